@@ -1,0 +1,173 @@
+"""The GAN training algorithm, written once for every backend and every GAN.
+
+One `train_step` (the step a `fit` batch runs):
+1. Run the generator once, keeping its pullback (vector-Jacobian product).
+2. Update the discriminator (or critic, `n_critic` times) on the detached colorization.
+3. Take the gradient of the generator's objective with respect to the colorization, pull it back
+   through the generator and apply it; repeat from 1 for `generator_steps` > 1.
+4. Count one step on the shared optimizer and update the metric trackers.
+
+Subclasses say what the discriminator update and the generator objective are.
+"""
+
+import keras
+from keras import ops
+
+from colorkit import backends
+from colorkit.gan import metrics
+
+QUALITY_METRICS = ("psnr", "acc_2", "acc_ab_2", "acc_5", "acc_ab_5")
+
+
+def _optimizer_from_config(config):
+    return keras.optimizers.deserialize(config) if isinstance(config, dict) else config
+
+
+def _optimizer_config(optimizer):
+    # Class name + config rather than a full serialization: Keras records the module path of an
+    # optimizer created under torch as torch-only, and such a file would not train on JAX or TF.
+    return {"class_name": optimizer.__class__.__name__, "config": optimizer.get_config()}
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
+class ColorizationGAN(keras.Model):
+    """A generator that colorizes L, trained against an optional discriminator.
+
+    Both optimizers live in the one `MultiOptimizer` of the model (discriminator variables, whose
+    layers are named `d_...`, go to the discriminator's), so that saving, resuming and callbacks
+    see them on every backend. `compile(g_optimizer, d_optimizer)`.
+
+    Args:
+        generator: keras.Model. L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1].
+        discriminator: keras.Model or None. [L, ab] -> patch logits.
+        l1_weight: float. Weight of the L1 term in the generator loss. Defaults to 100.
+        generator_steps: int. Generator updates per discriminator update. Defaults to 1.
+        seed: int or None. Seed of the model's random numbers. Defaults to None.
+    """
+
+    loss_metrics = ("g_loss", "g_l1")
+
+    def __init__(self, generator, discriminator=None, l1_weight=100.0, generator_steps=1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if generator_steps < 1:
+            raise ValueError(f"generator_steps must be >= 1, got {generator_steps}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.generator_steps = generator_steps
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_metrics + QUALITY_METRICS]
+        self._compile_config = None
+
+    # ---- what subclasses define -------------------------------------------------------------
+    def update_discriminator(self, l, ab, fake):
+        """Update the discriminator on a detached colorization; returns its loss terms."""
+        return {}
+
+    def generator_objective(self, l, ab, fake):
+        """Returns (loss, terms) for the generator, given its output `fake`."""
+        raise NotImplementedError
+
+    def evaluation_terms(self, l, ab, fake):
+        """Loss terms at inference (networks in inference mode, no update)."""
+        return self.generator_objective(l, ab, fake)[1]
+
+    # ---- the algorithm --------------------------------------------------------------------------
+    def call(self, l, training=False):
+        return self.generator(l, training=training)
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    @property
+    def g_optimizer(self):
+        # MultiOptimizer lists the mapped (discriminator) optimizer first, the default last.
+        return self.optimizer.optimizers[-1]
+
+    @property
+    def d_optimizer(self):
+        return self.optimizer.optimizers[0] if self.discriminator is not None else None
+
+    def train_step(self, *args):
+        return backends.run_step(self, self.train_batch, *args)
+
+    def test_step(self, *args):
+        return backends.run_step(self, self.test_batch, *args)
+
+    def apply_gradients(self, optimizer, grads, network):
+        optimizer.apply(grads, network.trainable_variables)
+
+    def train_batch(self, data):
+        l, ab = data
+        terms = {}
+        for step in range(self.generator_steps):
+            fake, pullback = backends.forward_with_pullback(
+                lambda: self.generator(l, training=True), self.generator.trainable_variables
+            )
+            if step == 0:
+                terms.update(self.update_discriminator(l, ab, ops.stop_gradient(fake)))
+            _, g_terms, d_fake = backends.tensor_value_and_grad(
+                lambda f: self.generator_objective(l, ab, f), fake
+            )
+            self.apply_gradients(self.g_optimizer, pullback(d_fake), self.generator)
+        terms.update(g_terms)
+        self.optimizer.iterations.assign_add(1)
+        return self.track(terms, l, ab, ops.stop_gradient(fake))
+
+    def test_batch(self, data):
+        l, ab = data
+        fake = self.generator(l, training=False)
+        return self.track(self.evaluation_terms(l, ab, fake), l, ab, fake)
+
+    def track(self, terms, l, ab, fake):
+        rgb_true, rgb_pred = metrics.network_to_rgb(l, ab), metrics.network_to_rgb(l, fake)
+        terms = dict(terms, psnr=metrics.psnr(rgb_true, rgb_pred))
+        for tolerance in (2, 5):
+            terms[f"acc_{tolerance}"], terms[f"acc_ab_{tolerance}"] = metrics.pixel_accuracy(
+                rgb_true, rgb_pred, tolerance / 100
+            )
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    # ---- compile and save -----------------------------------------------------------------------
+    def compile(self, g_optimizer, d_optimizer=None, **kwargs):
+        g_optimizer = _optimizer_from_config(g_optimizer)
+        d_optimizer = _optimizer_from_config(d_optimizer)
+        if (d_optimizer is None) != (self.discriminator is None):
+            raise ValueError("give d_optimizer exactly when the model has a discriminator")
+        mapping = {"d_.*": d_optimizer} if d_optimizer is not None else None
+        optimizer = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(g_optimizer, mapping))
+        super().compile(optimizer=optimizer, **kwargs)
+        # Built here, after both networks, so that no variable is created while a step is traced.
+        self.optimizer.build(self.trainable_variables)
+        self._compile_config = {
+            "g_optimizer": _optimizer_config(g_optimizer),
+            "d_optimizer": _optimizer_config(d_optimizer) if d_optimizer is not None else None,
+            **kwargs,
+        }
+
+    def get_compile_config(self):
+        return self._compile_config
+
+    def compile_from_config(self, config):
+        self.compile(**config)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "l1_weight": self.l1_weight,
+            "generator_steps": self.generator_steps,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -1,0 +1,119 @@
+"""U-Net generator: L channel in, ab channels out."""
+
+import math
+
+import keras
+from keras import layers
+
+from colorkit.models.layers import upsampling_layer
+
+PRESETS = ("pix2pix", "seed")
+
+
+def encoder_widths(preset, image_size, base_filters=64, depth=None, max_filters=512):
+    """Per-unit (filters, stride) of the encoder.
+
+    `pix2pix`: stride-2 units from `base_filters`, doubling up to `max_filters`, down to 1x1
+    (U-Net-256 at 256 px). `seed`: the original project's generator, a stride-1 unit first, then
+    stride-2 units down to 2x2 (64-64-128-256-512-512-512-512 at 256 px).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    if image_size < 8 or image_size & (image_size - 1):
+        raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
+    max_depth = int(math.log2(image_size)) - (1 if preset == "seed" else 0)
+    depth = max_depth if depth is None else depth
+    if not 1 <= depth <= max_depth:
+        raise ValueError(f"depth must be in 1..{max_depth} for {image_size} px ({preset}), got {depth}")
+    widths = [(min(base_filters * 2**i, max_filters), 2) for i in range(depth)]
+    if preset == "seed":
+        widths = [(base_filters, 1)] + widths
+    return widths
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
+class UNetGenerator(keras.Model):
+    """U-Net that predicts the ab channels of a Lab image from its L channel.
+
+    Encoder units are 4x4 convolutions (stride 2, the `seed` preset's first unit stride 1), batch
+    norm and LeakyReLU(0.2); decoder units are 4x4 stride-2 transposed convolutions, batch norm,
+    ReLU (dropout optional), then concatenation with the mirrored encoder activation, as in
+    pix2pix (Isola et al. 2017, https://arxiv.org/abs/1611.07004). The first encoder unit and a
+    1x1 bottleneck have no batch norm. A 1x1 convolution and tanh give ab in [-1, 1]. Batch norm
+    uses moving statistics at inference, so one image alone gives the same colours as in a batch.
+
+    Args:
+        image_size: int. Square input size, a power of two. Defaults to 256.
+        preset: str. `"pix2pix"` or `"seed"` (Nazeri et al. 2018). Defaults to `"pix2pix"`.
+        base_filters: int. Filters of the first unit, doubling per unit. Defaults to 64.
+        depth: int or None. Number of stride-2 encoder units; None goes to 1x1 (`pix2pix`) or
+            2x2 (`seed`). Defaults to None.
+        max_filters: int. Cap on the doubling. Defaults to 512.
+        dropout: float. Dropout rate in the three innermost decoder units. Defaults to 0.0.
+        upsampling: str. `"transpose"` (Conv2DTranspose) or `"phase"` (the same layer as four
+            stride-1 convolutions, much faster to train under XLA on CPUs). Defaults to `"transpose"`.
+
+    Example:
+    >>> g = UNetGenerator(image_size=32, base_filters=8)
+    >>> g(keras.ops.zeros((2, 32, 32, 1))).shape
+    (2, 32, 32, 2)
+    """
+
+    def __init__(self, image_size=256, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
+                 dropout=0.0, upsampling="transpose", **kwargs):
+        widths = encoder_widths(preset, image_size, base_filters, depth, max_filters)
+
+        # Graph: encoder, keeping each unit's activation for the skip connections.
+        inputs = keras.Input((image_size, image_size, 1), name="L")
+        x, size, skips = inputs, image_size, []
+        for i, (filters, stride) in enumerate(widths):
+            size //= stride
+            x = layers.Conv2D(filters, 4, strides=stride, padding="same", use_bias=False,
+                              name=f"g_enc{i}_conv")(x)
+            if i > 0 and size > 1:
+                x = layers.BatchNormalization(name=f"g_enc{i}_bn")(x)
+            x = layers.LeakyReLU(0.2, name=f"g_enc{i}_act")(x)
+            skips.append(x)
+
+        # Decoder: upsample to each mirrored encoder resolution and concatenate its activation.
+        for j, skip in enumerate(reversed(skips[:-1])):
+            i = len(skips) - 2 - j
+            x = upsampling_layer(upsampling, skip.shape[-1], name=f"g_dec{i}_up")(x)
+            x = layers.BatchNormalization(name=f"g_dec{i}_bn")(x)
+            if dropout and j < 3:
+                x = layers.Dropout(dropout, name=f"g_dec{i}_drop")(x)
+            x = layers.ReLU(name=f"g_dec{i}_act")(x)
+            x = layers.Concatenate(name=f"g_dec{i}_skip")([x, skip])
+        if widths[0][1] == 2:  # The first unit halved the image: one more upsampling to full size.
+            x = upsampling_layer(upsampling, widths[0][0], name="g_dec_top_up")(x)
+            x = layers.BatchNormalization(name="g_dec_top_bn")(x)
+            x = layers.ReLU(name="g_dec_top_act")(x)
+        x = layers.Conv2D(2, 1, name="g_out_conv")(x)
+        # float32 output so that losses stay in float32 under mixed precision.
+        outputs = layers.Activation("tanh", dtype="float32", name="g_out_tanh")(x)
+        super().__init__(inputs, outputs, **kwargs)
+
+        # Config.
+        self.image_size = image_size
+        self.preset = preset
+        self.base_filters = base_filters
+        self.depth = depth
+        self.max_filters = max_filters
+        self.dropout = dropout
+        self.upsampling = upsampling
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "image_size": self.image_size,
+            "preset": self.preset,
+            "base_filters": self.base_filters,
+            "depth": self.depth,
+            "max_filters": self.max_filters,
+            "dropout": self.dropout,
+            "upsampling": self.upsampling,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
