@@ -17,13 +17,28 @@ _BACKEND = keras.config.backend()
 
 if _BACKEND == "tensorflow":
     from colorkit.backends.tensorflow import (
-        forward_with_pullback, input_gradient, run_step, tensor_value_and_grad, variable_grads)
+        forward_with_pullback,
+        input_gradient,
+        run_step,
+        tensor_value_and_grad,
+        variable_grads,
+    )
 elif _BACKEND == "jax":
     from colorkit.backends.jax import (
-        forward_with_pullback, input_gradient, run_step, tensor_value_and_grad, variable_grads)
+        forward_with_pullback,
+        input_gradient,
+        run_step,
+        tensor_value_and_grad,
+        variable_grads,
+    )
 elif _BACKEND == "torch":
     from colorkit.backends.torch import (
-        forward_with_pullback, input_gradient, run_step, tensor_value_and_grad, variable_grads)
+        forward_with_pullback,
+        input_gradient,
+        run_step,
+        tensor_value_and_grad,
+        variable_grads,
+    )
 else:
     raise ImportError(
         f"colorkit supports the tensorflow, jax and torch Keras backends, not {_BACKEND!r}: "

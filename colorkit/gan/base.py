@@ -59,6 +59,7 @@ class ColorizationGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_metrics + QUALITY_METRICS]
         self._compile_config = None
+        self.built = True  # Both networks are functional models, built at construction.
 
     # ---- what subclasses define -------------------------------------------------------------
     def update_discriminator(self, l, ab, fake):
@@ -154,6 +155,24 @@ class ColorizationGAN(keras.Model):
 
     def compile_from_config(self, config):
         self.compile(**config)
+
+    def _seed_states(self):
+        return [v for v in self.variables if v.path.endswith("seed_generator_state")]
+
+    # Keras does not save SeedGenerator states (the GAN's, the dropout layers'); a resumed run
+    # needs them to draw the same numbers as an uninterrupted one.
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for i, state in enumerate(self._seed_states()):
+            store[f"seed_state_{i}"] = state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())  # an H5 store is not iterable
+        seeds = {k: store[k] for k in keys if k.startswith("seed_state_")}
+        super().load_own_variables({k: store[k] for k in keys if k not in seeds})
+        for i, state in enumerate(self._seed_states()):
+            if f"seed_state_{i}" in seeds:
+                state.assign(seeds[f"seed_state_{i}"])
 
     def get_config(self):
         return {

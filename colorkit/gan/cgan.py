@@ -1,7 +1,6 @@
 """Conditional GAN for colorization (pix2pix; Nazeri et al. 2018)."""
 
 import keras
-from keras import ops
 
 from colorkit import backends
 from colorkit.gan import losses
