@@ -1,0 +1,366 @@
+"""Decode a dataset once into a memory-mapped Lab cache, then serve seeded batches from it.
+
+Cache layout, one folder per dataset, split policy, image size and crop option::
+
+    <root>/<dataset>-<split>-<size>[-box]/
+        train.npy, val.npy, test.npy   (N, size, size, 3) float16: L/50-1, a/110, b/110
+        manifest.json                  written last: format, sources (size + mtime), counts, skips
+
+``<root>`` is ``cache_dir`` when given, else ``$COLORKIT_CACHE``, else
+``<data_dir or .>/.cache/colorkit``. Each split is fingerprinted on its source files
+(path, box, bytes, mtime) and the cache settings, so only changed splits are rebuilt; a
+folder without ``manifest.json`` (a killed prepare) is rebuilt whole. The split seed is not
+in the folder name: where it changes the split, the file lists change the fingerprints.
+Two prepares of the same folder at once are not supported.
+"""
+
+import hashlib
+import json
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from colorkit.color import rgb_to_network
+from colorkit.datasets import load_splits
+from colorkit.decode import SkipImage, load_example
+
+FORMAT_VERSION = 1
+CACHE_DTYPE = np.float16
+MANIFEST = "manifest.json"
+SPLIT_NAMES = ("train", "val", "test")
+CACHE_ENV = "COLORKIT_CACHE"
+_COPY_ROWS = 512
+MAX_ZOOM = 1.15  # largest augmentation upscale before cropping back
+
+
+def cache_folder(dataset, data_dir, size, split, *, cache_dir=None, crop_to_box=False):
+    """The cache folder of one (dataset, split policy, size, crop) combination."""
+    root = cache_dir or os.environ.get(CACHE_ENV) or Path(data_dir or ".") / ".cache" / "colorkit"
+    name = f"{dataset}-{split}-{size}" + ("-box" if crop_to_box else "")
+    return Path(root).expanduser().resolve() / name
+
+
+def center_square(rgb):
+    """The largest centred square of an ``(H, W, C)`` image."""
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return rgb[top : top + side, left : left + side]
+
+
+def prepare_image(example, size):
+    """Decode one example into a ``(size, size, 3)`` float32 network-scaled Lab image.
+
+    The example's box, if any, is cropped first: loaders attach boxes only where they apply
+    (dogs with ``crop_to_box``, the windows of ``sample``).
+
+    Raises:
+        SkipImage: the file cannot be used (see :func:`colorkit.decode.load_example`).
+    """
+    rgb = center_square(load_example(example, crop_to_box=True))
+    rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+    l_norm, ab_norm = rgb_to_network(rgb)
+    return np.concatenate([l_norm, ab_norm], axis=-1)
+
+
+def _sources(examples):
+    """Path, box, bytes and mtime of each example: what the fingerprint covers."""
+    entries = []
+    for ex in examples:
+        try:
+            st = os.stat(ex.path)
+            stamp = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+        except OSError:
+            stamp = {"bytes": None, "mtime_ns": None}  # decoding will skip it with a reason
+        box = list(ex.box) if ex.box is not None else None
+        entries.append({"path": str(ex.path), "box": box, **stamp})
+    return entries
+
+
+def _fingerprint(settings, sources):
+    blob = json.dumps([settings, sources], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _read_manifest(folder):
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("format") == FORMAT_VERSION else None
+
+
+def _split_is_current(folder, info, fingerprint, size):
+    if info is None or info.get("fingerprint") != fingerprint:
+        return False
+    try:
+        shape = np.load(folder / info["file"], mmap_mode="r").shape
+    except (OSError, ValueError, KeyError):
+        return False
+    return shape == (info["count"], size, size, 3)
+
+
+def _remove_stale_temps(folder):
+    # Temp files carry their writer's pid; those of dead processes are leftovers of kills.
+    for tmp in folder.glob("*.tmp-*"):
+        pid = re.search(r"\.tmp-(\d+)", tmp.name)
+        try:
+            os.kill(int(pid.group(1)), 0)
+        except (AttributeError, ProcessLookupError):
+            tmp.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, owned by someone else
+
+
+def _keep_first_rows(path, count):
+    """Rewrite an .npy as its first ``count`` rows, in chunks so it never sits in memory."""
+    src = np.load(path, mmap_mode="r")
+    shrunk = path.with_name(path.name + "k")
+    dst = np.lib.format.open_memmap(shrunk, mode="w+", dtype=src.dtype, shape=(count, *src.shape[1:]))
+    for lo in range(0, count, _COPY_ROWS):
+        hi = min(lo + _COPY_ROWS, count)
+        dst[lo:hi] = src[lo:hi]
+    dst.flush()
+    del src, dst
+    os.replace(shrunk, path)
+
+
+def _build_split(path, name, examples, size, progress):
+    """Decode ``examples`` into ``path`` atomically; returns (kept source indices, skipped)."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    kept, skipped = [], []
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=CACHE_DTYPE, shape=(len(examples), size, size, 3))
+        bar = tqdm(examples, desc=f"{name:>5}", unit="img", file=sys.stderr, disable=not progress)
+        for i, example in enumerate(bar):
+            try:
+                out[len(kept)] = prepare_image(example, size)
+            except (SkipImage, OSError, cv2.error) as err:
+                # One bad file must not end a long prepare: count it and move on.
+                reason = str(err) if isinstance(err, SkipImage) else f"{type(err).__name__}: {err}"
+                skipped.append({"split": name, "file": str(example.path), "reason": reason})
+                bar.set_postfix(skipped=len(skipped), refresh=False)
+                continue
+            kept.append(i)
+        out.flush()
+        del out
+        if len(kept) < len(examples):
+            _keep_first_rows(tmp, len(kept))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + "k").unlink(missing_ok=True)
+    return kept, skipped
+
+
+def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=False, seed=0, progress=True):
+    """Decode every split of a dataset into an on-disk Lab cache, reusing what is current.
+
+    Args:
+        dataset: str. One of ``colorkit.datasets.DATASETS``.
+        data_dir: str or None. The dataset folder (None for ``sample``).
+        size: int. Side of the square images in the cache.
+        cache_dir: str or None. Cache root (see the module docstring). Defaults to None.
+        split: str or None. Split policy; None takes the dataset's default.
+        crop_to_box: bool. Crop to the annotated boxes first. Defaults to False.
+        seed: int. Seed of split policies that draw at random. Defaults to 0.
+        progress: bool. Show tqdm bars on stderr. Defaults to True.
+
+    Returns:
+        dict: dataset, size, split, counts, skipped (file + reason), cache (folder) and
+        built (the splits decoded this time; empty when everything was reused).
+
+    Raises:
+        ValueError: bad size or split, or no usable training image.
+        colorkit.datasets.DatasetNotFound: the dataset is not in ``data_dir``.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+    splits = load_splits(dataset, data_dir, split, crop_to_box=crop_to_box, seed=seed)
+    if not splits.train:
+        raise ValueError(f"{dataset} (split {splits.split!r}) has no training images in {data_dir}")
+    folder = cache_folder(dataset, data_dir, size, splits.split, cache_dir=cache_dir, crop_to_box=crop_to_box)
+    settings = {"format": FORMAT_VERSION, "dataset": dataset, "split": splits.split, "size": size,
+                "crop_to_box": crop_to_box, "dtype": np.dtype(CACHE_DTYPE).name}
+    old = _read_manifest(folder) or {"splits": {}}
+    infos, built = {}, []
+    for name, examples in splits.items():
+        sources = _sources(examples)
+        fingerprint = _fingerprint(settings, sources)
+        info = old["splits"].get(name)
+        if _split_is_current(folder, info, fingerprint, size):
+            infos[name] = info
+            continue
+        if not built:
+            folder.mkdir(parents=True, exist_ok=True)
+            # Without a manifest the folder reads as incomplete until this build finishes.
+            (folder / MANIFEST).unlink(missing_ok=True)
+            _remove_stale_temps(folder)
+        kept, skipped = _build_split(folder / f"{name}.npy", name, examples, size, progress)
+        if name == "train" and not kept:
+            raise ValueError(f"{dataset}: all {len(skipped)} training images were skipped; "
+                             f"first: {skipped[0]['file']}: {skipped[0]['reason']}")
+        rows = dict(zip(kept, range(len(kept))))
+        for i, entry in enumerate(sources):
+            entry["row"] = rows.get(i)
+        infos[name] = {"file": f"{name}.npy", "count": len(kept), "fingerprint": fingerprint,
+                       "skipped": skipped, "sources": sources}
+        built.append(name)
+    counts = {name: infos[name]["count"] for name in SPLIT_NAMES}
+    skipped = [s for name in SPLIT_NAMES for s in infos[name]["skipped"]]
+    if built:
+        manifest = {**settings, "seed": seed, "counts": counts, "skipped": skipped, "splits": infos}
+        tmp = folder / f"{MANIFEST}.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp, folder / MANIFEST)
+    for name in ("val", "test"):
+        if counts[name] == 0 and name in built:
+            warnings.warn(f"{dataset}: the {name} split is empty (split policy {splits.split!r})", stacklevel=2)
+    return {"dataset": dataset, "size": size, "split": splits.split, "counts": counts,
+            "skipped": skipped, "cache": str(folder), "built": built}
+
+
+def read_manifest(cache_path):
+    """The manifest of a complete cache folder.
+
+    Raises:
+        FileNotFoundError: no complete cache there (never prepared, or a killed prepare).
+    """
+    manifest = _read_manifest(Path(cache_path))
+    if manifest is None:
+        raise FileNotFoundError(f"no complete colorkit cache (format {FORMAT_VERSION}) in {cache_path}; "
+                                "run `colorkit prepare` first")
+    return manifest
+
+
+def open_cache(cache_path):
+    """``{"train", "val", "test"}`` -> read-only memory-mapped ``(N, S, S, 3)`` float16 arrays."""
+    folder = Path(cache_path)
+    manifest = read_manifest(folder)
+    return {name: np.load(folder / manifest["splits"][name]["file"], mmap_mode="r") for name in SPLIT_NAMES}
+
+
+def load_prepared(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=False, seed=0,
+                  progress=True):
+    """:func:`prepare` (reusing a current cache) then :func:`open_cache` on the result."""
+    summary = prepare(dataset, data_dir, size, cache_dir, split, crop_to_box=crop_to_box, seed=seed,
+                      progress=progress)
+    return open_cache(summary["cache"])
+
+
+def __getattr__(name):
+    # ColorBatches subclasses keras.utils.PyDataset; defining it on first use keeps the
+    # multi-second Keras import out of `colorkit prepare` and everything else here.
+    if name == "ColorBatches":
+        globals()[name] = _define_color_batches()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def augment_batch(lab, rng, max_zoom=MAX_ZOOM):
+    """Seeded flips and zoom-crops of a float32 ``(B, S, S, 3)`` batch, shapes kept.
+
+    Each image is flipped left-right with probability 1/2, upscaled by a factor in
+    ``[1, max_zoom]`` and cropped back to ``S`` at a random offset. Bilinear resizing only
+    blends neighbours, so values stay inside the input's range.
+    """
+    count, side = lab.shape[0], lab.shape[1]
+    # Draw every number up front so the stream does not depend on which branches run.
+    flips = rng.random(count) < 0.5
+    zooms = rng.uniform(1.0, max_zoom, count)
+    offsets = rng.random((count, 2))
+    out = np.empty_like(lab)
+    for k in range(count):
+        img = lab[k, :, ::-1] if flips[k] else lab[k]
+        big = round(side * zooms[k])
+        if big > side:
+            img = cv2.resize(np.ascontiguousarray(img), (big, big), interpolation=cv2.INTER_LINEAR)
+            top, left = (offsets[k] * (big - side + 1)).astype(int)
+            img = img[top : top + side, left : left + side]
+        out[k] = img
+    return out
+
+
+def _define_color_batches():
+    import keras
+
+    class ColorBatches(keras.utils.PyDataset):
+        """``(L, ab)`` float32 batches from a cached Lab array, a pure function of (seed, epoch, index).
+
+        The epoch's order is ``default_rng([seed, epoch]).permutation`` and the augmentation
+        of batch ``i`` draws from ``default_rng([seed, epoch, i])``, so equal seeds give equal
+        batches and a resumed run (``set_epoch(k)``) sees what an uninterrupted one would.
+        ``on_epoch_end`` advances the epoch. With ``model.fit`` pass ``shuffle=False`` (Keras
+        otherwise reorders batches with the unseeded ``random`` module) and
+        ``callbacks=[batches.epoch_callback()]``, which makes fit's epoch ``e`` serve epoch
+        ``e``: Keras also calls ``on_epoch_end`` once when ``fit`` starts, so without it epoch
+        ``e`` serves ``e + 1`` (still reproducible and resumable, but offset).
+        Extra kwargs (``workers`` ...) go to ``PyDataset``.
+
+        Args:
+            lab_array: array ``(N, S, S, 3)``, e.g. from :func:`open_cache`.
+            batch_size: int. Images per batch.
+            augment: bool. Seeded flips and zoom-crops. Defaults to False.
+            shuffle: bool. Permute the images every epoch. Defaults to True.
+            seed: int. Defaults to 0.
+            drop_remainder: bool. Leave out the last partial batch. Defaults to True.
+            max_images: int. Keep only the first N images when > 0. Defaults to 0.
+        """
+
+        def __init__(self, lab_array, batch_size, *, augment=False, shuffle=True, seed=0,
+                     drop_remainder=True, max_images=0, **kwargs):
+            super().__init__(**kwargs)
+            self.lab = lab_array[:max_images] if max_images > 0 else lab_array
+            self.batch_size = int(batch_size)
+            self.augment, self.shuffle, self.seed = augment, shuffle, seed
+            self.drop_remainder = drop_remainder
+            self._epoch, self._order = 0, None
+            if self.batch_size < 1 or len(self) == 0:
+                raise ValueError(f"no batches: {len(self.lab)} images, batch_size {batch_size}, "
+                                 f"drop_remainder={drop_remainder}")
+
+        def __len__(self):
+            count = len(self.lab)
+            return count // self.batch_size if self.drop_remainder else -(-count // self.batch_size)
+
+        @property
+        def epoch(self):
+            return self._epoch
+
+        def set_epoch(self, epoch):
+            self._epoch = int(epoch)
+
+        def on_epoch_end(self):
+            self._epoch += 1
+
+        def epoch_callback(self):
+            """A Keras callback that sets the epoch from ``fit``'s own epoch index."""
+            return keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs=None: self.set_epoch(epoch))
+
+        def _epoch_order(self):
+            epoch, order = self._order or (None, None)
+            if epoch != self._epoch:
+                count = len(self.lab)
+                order = np.random.default_rng([self.seed, self._epoch]).permutation(count) \
+                    if self.shuffle else np.arange(count)
+                self._order = (self._epoch, order)
+            return order
+
+        def __getitem__(self, index):
+            if not 0 <= index < len(self):
+                raise IndexError(f"batch {index} out of range ({len(self)} batches)")
+            # Sorted rows read a memory-mapped cache front to back.
+            rows = np.sort(self._epoch_order()[index * self.batch_size : (index + 1) * self.batch_size])
+            lab = np.asarray(self.lab[rows], dtype=np.float32)
+            if self.augment:
+                lab = augment_batch(lab, np.random.default_rng([self.seed, self._epoch, index]))
+            return np.ascontiguousarray(lab[..., :1]), np.ascontiguousarray(lab[..., 1:])
+
+    ColorBatches.__qualname__ = "ColorBatches"
+    return ColorBatches
