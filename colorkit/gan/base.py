@@ -19,6 +19,11 @@ from colorkit.gan import metrics
 QUALITY_METRICS = ("psnr", "acc_2", "acc_ab_2", "acc_5", "acc_ab_5")
 
 
+def _batch(data):
+    l, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return ops.convert_to_tensor(l), ops.convert_to_tensor(ab)
+
+
 def _optimizer_from_config(config):
     return keras.optimizers.deserialize(config) if isinstance(config, dict) else config
 
@@ -101,7 +106,7 @@ class ColorizationGAN(keras.Model):
         optimizer.apply(grads, network.trainable_variables)
 
     def train_batch(self, data):
-        l, ab = data
+        l, ab = _batch(data)
         terms = {}
         for step in range(self.generator_steps):
             fake, pullback = backends.forward_with_pullback(
@@ -118,7 +123,7 @@ class ColorizationGAN(keras.Model):
         return self.track(terms, l, ab, ops.stop_gradient(fake))
 
     def test_batch(self, data):
-        l, ab = data
+        l, ab = _batch(data)
         fake = self.generator(l, training=False)
         return self.track(self.evaluation_terms(l, ab, fake), l, ab, fake)
 

@@ -1,0 +1,48 @@
+# Quick start: `make demo` (train and evaluate both demo GANs on the embedded sample photos)
+# and `make test` (the test suite on the TensorFlow, JAX and PyTorch backends).
+# Each target creates or reuses .venv and installs what it needs.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BACKENDS := tensorflow jax torch
+PYTEST_ARGS ?=
+
+.PHONY: install demo run test lint bench clean
+
+$(STAMP): pyproject.toml constraints-test.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The constraints pin torch to the CPU build for tests; the package itself accepts a range.
+	$(PY) -m pip install -q -c constraints-test.txt -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (colorkit)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml
+
+run: $(STAMP)
+	$(VENV)/bin/colorkit run params/dogs_cgan.yaml params/dogs_wgangp.yaml params/flowers_cgan.yaml params/flowers_wgangp.yaml
+
+# Every backend runs even if one fails; the target fails if any did.
+test: $(STAMP)
+	@failed=""; first=1; \
+	for b in $(BACKENDS); do \
+		echo "==== KERAS_BACKEND=$$b"; \
+		if [ $$first = 1 ]; then skip=0; else skip=1; fi; first=0; \
+		KERAS_BACKEND=$$b COLORKIT_SKIP_BACKEND_INDEPENDENT=$$skip $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) \
+			|| failed="$$failed $$b"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED on:$$failed"; exit 1; fi; echo "all backends passed"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check colorkit tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
