@@ -24,7 +24,7 @@ def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
     generator = UNetGenerator(image_size, preset, base_filters, depth, dropout=dropout, upsampling=upsampling,
-                              name="generator")
+                              seed=seed or 0, name="generator")
     beta2 = beta2 if beta2 is not None else (0.9 if model == "wgangp" else 0.999)
 
     def adam(rate):

@@ -52,6 +52,8 @@ class UNetGenerator(keras.Model):
         dropout: float. Dropout rate in the three innermost decoder units. Defaults to 0.0.
         upsampling: str. `"transpose"` (Conv2DTranspose) or `"phase"` (the same layer as four
             stride-1 convolutions, much faster to train under XLA on CPUs). Defaults to `"transpose"`.
+        seed: int. Seed of the dropout masks (an unseeded dropout cannot be replayed on resume
+            under PyTorch). Defaults to 0.
 
     Example:
     >>> g = UNetGenerator(image_size=32, base_filters=8)
@@ -60,7 +62,7 @@ class UNetGenerator(keras.Model):
     """
 
     def __init__(self, image_size=256, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
-                 dropout=0.0, upsampling="transpose", **kwargs):
+                 dropout=0.0, upsampling="transpose", seed=0, **kwargs):
         widths = encoder_widths(preset, image_size, base_filters, depth, max_filters)
 
         # Graph: encoder, keeping each unit's activation for the skip connections.
@@ -81,7 +83,7 @@ class UNetGenerator(keras.Model):
             x = upsampling_layer(upsampling, skip.shape[-1], name=f"g_dec{i}_up")(x)
             x = layers.BatchNormalization(name=f"g_dec{i}_bn")(x)
             if dropout and j < 3:
-                x = layers.Dropout(dropout, name=f"g_dec{i}_drop")(x)
+                x = layers.Dropout(dropout, seed=seed + j, name=f"g_dec{i}_drop")(x)
             x = layers.ReLU(name=f"g_dec{i}_act")(x)
             x = layers.Concatenate(name=f"g_dec{i}_skip")([x, skip])
         if widths[0][1] == 2:  # The first unit halved the image: one more upsampling to full size.
@@ -101,6 +103,7 @@ class UNetGenerator(keras.Model):
         self.max_filters = max_filters
         self.dropout = dropout
         self.upsampling = upsampling
+        self.seed = seed
 
     def get_config(self):
         return {
@@ -112,6 +115,7 @@ class UNetGenerator(keras.Model):
             "max_filters": self.max_filters,
             "dropout": self.dropout,
             "upsampling": self.upsampling,
+            "seed": self.seed,
         }
 
     @classmethod

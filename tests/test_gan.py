@@ -1,0 +1,82 @@
+import keras
+import numpy as np
+import pytest
+
+from colorkit import checkpoints
+from colorkit.datasets import load_splits
+from colorkit.gan import CGAN, WGANGP, L1Regression, build_gan
+from colorkit.gan.schedules import ExponentialFloor
+from colorkit.pipeline import prepare_image
+
+SIZE = 16
+TINY = {"base_filters": 8, "d_base_filters": 8, "d_layers": 1}
+
+
+@pytest.fixture(scope="module")
+def photos():
+    """Real photographs (the embedded sample's windows) at 32 px, as network-scaled (L, ab)."""
+    splits = load_splits("sample")
+    lab = np.stack([prepare_image(example, SIZE) for example in splits.train[:48]])
+    return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)
+
+
+def _gan(model, **kwargs):
+    keras.utils.set_random_seed(7)
+    return build_gan(model, SIZE, seed=7, **TINY, **kwargs)
+
+
+def _values(variables):
+    return [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+def _max_diff(a, b):
+    return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("model", ["l1", "cgan"])
+def test_short_fit_on_real_photos_lowers_the_l1_term(photos, model):
+    l, ab = photos
+    history = _gan(model, lr=1e-3).fit(l, ab, batch_size=8, epochs=6, verbose=0).history
+    assert history["g_l1"][-1] < 0.8 * history["g_l1"][0]
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(ValueError, match=r"model must be one of \['cgan', 'l1', 'wgangp'\]"):
+        build_gan("dcgan", SIZE)
+
+
+def test_same_seed_gives_the_same_losses(photos):
+    l, ab = photos
+    runs = [_gan("cgan", dropout=0.5).fit(l[:16], ab[:16], batch_size=8, epochs=2, shuffle=False,
+                                                         verbose=0).history for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("model", ["cgan", "wgangp"])
+def test_resumed_training_ends_with_the_same_weights(photos, model, tmp_path):
+    """N steps, or N/2 steps, save, load into a fresh model and N/2 steps: the same weights."""
+    l, ab = photos[0][:32], photos[1][:32]
+    # The original CGAN recipe (2 generator steps), dropout and a decaying rate exercise every state.
+    options = {"n_critic": 2, "generator_steps": 2 if model == "cgan" else 1, "dropout": 0.5,
+               "lr_schedule": "exponential", "lr_decay_steps": 3}
+    gan = _gan(model, **options)
+    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    checkpoints.save_model(gan, tmp_path / "half.keras")
+    gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    resumed = keras.saving.load_model(tmp_path / "half.keras", safe_mode=True)
+    resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    assert _max_diff(_values(gan.variables), _values(resumed.variables)) == 0.0
+    assert _max_diff(_values(gan.optimizer.variables), _values(resumed.optimizer.variables)) == 0.0
+    steps = [int(keras.ops.convert_to_numpy(o.iterations)) for o in (gan.optimizer, gan.d_optimizer, gan.g_optimizer)]
+    assert steps == ([8, 8, 16] if model == "cgan" else [8, 16, 8])  # 4 batches x 2 epochs
+
+
+def test_saved_gan_keeps_its_class_options_and_optimizers(tmp_path):
+    gan = _gan("wgangp", n_critic=4, gp_weight=5.0, lr=3e-4, lr_schedule="exponential", lr_decay_steps=100)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras", safe_mode=True)
+    assert isinstance(loaded, WGANGP) and (loaded.n_critic, loaded.gp_weight) == (4, 5.0)
+    schedule = loaded.g_optimizer.learning_rate if callable(loaded.g_optimizer.learning_rate) else None
+    assert isinstance(loaded.g_optimizer._learning_rate, ExponentialFloor) or schedule is not None
+    assert loaded.g_optimizer.get_config()["beta_2"] == pytest.approx(0.9)
+    assert isinstance(_gan("cgan"), CGAN) and isinstance(_gan("l1"), L1Regression)
