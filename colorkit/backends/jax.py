@@ -8,9 +8,26 @@ child scope where the differentiated variables (or input) are JAX tracers; the c
 changes (batch-norm statistics, seed states) are handed back to the parent as auxiliary outputs.
 """
 
+import os
+from pathlib import Path
+
 import jax
 from keras import StatelessScope
 from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+
+def _enable_compilation_cache():
+    """Keep XLA's compiled programs on disk: a GAN step and its eager initializers take tens of
+    seconds to compile on a CPU, again in every new process (each notebook kernel). An explicit
+    JAX_COMPILATION_CACHE_DIR wins; COLORKIT_JAX_CACHE=0 turns this off."""
+    if jax.config.jax_compilation_cache_dir or os.environ.get("COLORKIT_JAX_CACHE") == "0":
+        return
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    jax.config.update("jax_compilation_cache_dir", str(cache_home / "colorkit" / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
+_enable_compilation_cache()
 
 
 def _state_lists(model, state):
