@@ -1,0 +1,292 @@
+"""Test-set quality of a colorization, measured on the final 8-bit RGB images.
+
+Every measure compares the image a user sees (the input L plus the predicted ab, converted to
+8-bit RGB) with the original photo, over a whole set:
+
+- ``psnr``: mean per-image PSNR in dB of the 8-bit RGB values; identical images (and any
+  error under :data:`PSNR_CAP`) read 100 dB, as in training's ``colorkit.gan.metrics.psnr``,
+  so that a set mean stays finite and JSON-safe.
+- ``ssim``: mean per-image SSIM over the RGB channels with an 11x11 Gaussian window of
+  sigma 1.5 (Wang et al. 2004), through ``skimage.metrics.structural_similarity``.
+- ``mae_ab``: mean absolute error of a and b in Lab units (OpenCV Lab, both images re-measured).
+- ``acc_2``, ``acc_5``: the original project's accuracy (Nazeri et al. 2018): the share of
+  pixels whose integer-rounded L, a and b all lie within 2 % (5 %) of the channel's range,
+  100 for L and 220 for a and b (|dL| <= 2, |da|, |db| <= 4.4 at 2 %). ``acc_ab_2``,
+  ``acc_ab_5`` ask the same of a and b alone.
+- ``auc``: area under the cumulative distribution of the per-pixel Euclidean ab error over
+  thresholds 0..150 (Zhang et al. 2016, https://arxiv.org/abs/1603.08511), divided by 150 so
+  that a perfect colorization scores 1. It is computed exactly, as the mean of
+  ``max(0, 1 - error / 150)``, which equals that integral for continuous thresholds.
+- ``cf_pred``, ``cf_true``, ``dcf``: mean colourfulness of the colorized and the original
+  images (Hasler & Suesstrunk 2003) and the absolute difference of the two means.
+- ``ab_hist_dist``: Jensen-Shannon divergence, in bits (0 = same, 1 = disjoint), between the
+  2-D ab histograms of every pixel of the colorized and of the original set, with bins of
+  :data:`AB_BIN` Lab units over [-110, 110] (Zhang et al.'s grid), which says whether the
+  model uses the dataset's palette whatever the per-pixel error.
+- ``fid``: Frechet Inception Distance (Heusel et al. 2017), only when the Inception-v3 weights
+  are in the Keras cache (this code never downloads them); otherwise the key is absent.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from colorkit.color import AB_SCALE, L_MAX, network_to_rgb, rgb_to_lab
+
+log = logging.getLogger(__name__)
+
+PSNR_CAP = 100.0
+AUC_MAX_ERROR = 150.0
+AB_BIN = 10.0
+AB_EDGES = np.arange(-AB_SCALE, AB_SCALE + AB_BIN / 2, AB_BIN)
+ACCURACY_TOLERANCES = {"2": 0.02, "5": 0.05}
+# Channel ranges of the original project's accuracy: L 0..100, a and b -110..110.
+_LAB_RANGES = np.array([L_MAX, 2 * AB_SCALE, 2 * AB_SCALE])
+METRIC_KEYS = ("psnr", "ssim", "mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc",
+               "cf_pred", "cf_true", "dcf", "ab_hist_dist")
+INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+_INCEPTION_SIZE = 299
+
+
+def psnr(rgb_true, rgb_pred):
+    """PSNR in dB of two 8-bit images, capped at :data:`PSNR_CAP` (identical images)."""
+    mse = np.mean((np.asarray(rgb_true, np.float64) - np.asarray(rgb_pred, np.float64)) ** 2)
+    if mse == 0:
+        return PSNR_CAP
+    return float(min(PSNR_CAP, 10.0 * np.log10(255.0**2 / mse)))
+
+
+def ssim(rgb_true, rgb_pred):
+    """SSIM of two ``(H, W, 3)`` 8-bit images: Gaussian 11x11 window, sigma 1.5."""
+    return float(structural_similarity(rgb_true, rgb_pred, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False, channel_axis=-1, data_range=255))
+
+
+def colourfulness(rgb):
+    """Hasler & Suesstrunk's (2003) colourfulness of one 8-bit RGB image (0 for any gray one)."""
+    rgb = np.asarray(rgb, np.float64)
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def pixel_accuracy(lab_true, lab_pred, tolerance, ab_only=False):
+    """Share of pixels whose rounded Lab values lie within ``tolerance`` of each channel's range.
+
+    Args:
+        lab_true, lab_pred: arrays ``(..., 3)`` in Lab units (L 0..100, ab about +-110).
+        tolerance: float. 0.02 for ``acc_2``, 0.05 for ``acc_5``.
+        ab_only: bool. Judge a and b only. Defaults to False.
+    """
+    diff = np.abs(np.rint(lab_true) - np.rint(lab_pred))
+    close = diff <= tolerance * _LAB_RANGES
+    if ab_only:
+        close = close[..., 1:]
+    return float(np.mean(np.all(close, axis=-1)))
+
+
+def mae_ab(lab_true, lab_pred):
+    """Mean absolute a and b error in Lab units of two ``(..., 3)`` Lab arrays."""
+    return float(np.mean(np.abs(np.asarray(lab_pred, np.float64)[..., 1:] - lab_true[..., 1:])))
+
+
+def ab_auc(lab_true, lab_pred, max_error=AUC_MAX_ERROR):
+    """Area under the cumulative ab-error curve on [0, max_error], over max_error (1 = perfect).
+
+    With e the per-pixel Euclidean ab error, the integral of P(e <= t) over t in [0, T] is
+    E[max(0, T - e)], so the normalised area is the mean of ``max(0, 1 - e / T)``.
+    """
+    diff = np.asarray(lab_pred, np.float64)[..., 1:] - lab_true[..., 1:]
+    return float(np.mean(np.clip(1.0 - np.hypot(diff[..., 0], diff[..., 1]) / max_error, 0.0, 1.0)))
+
+
+def ab_histogram(ab):
+    """2-D histogram (counts) of ``(..., 2)`` ab values on :data:`AB_EDGES`, extremes clipped in."""
+    ab = np.clip(np.asarray(ab, np.float64).reshape(-1, 2), AB_EDGES[0], AB_EDGES[-1] - 1e-6)
+    counts, _, _ = np.histogram2d(ab[:, 0], ab[:, 1], bins=(AB_EDGES, AB_EDGES))
+    return counts
+
+
+def js_divergence(counts_p, counts_q):
+    """Jensen-Shannon divergence in bits of two histograms (normalised here); 0 when equal."""
+    p = np.asarray(counts_p, np.float64).ravel()
+    q = np.asarray(counts_q, np.float64).ravel()
+    p, q = p / p.sum(), q / q.sum()
+    m = 0.5 * (p + q)
+
+    def kl(x):
+        keep = x > 0
+        return np.sum(x[keep] * np.log2(x[keep] / m[keep]))
+
+    return float(max(0.0, 0.5 * kl(p) + 0.5 * kl(q)))
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """Frechet distance of two Gaussians: ``|mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))``."""
+    from scipy import linalg
+
+    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
+    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all():
+        # A singular product (fewer images than features): regularise as pytorch-fid does.
+        offset = np.eye(len(sigma1)) * 1e-6
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    covmean = np.real(covmean)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def inception_weights_path():
+    """The cached Inception-v3 (no top) weights file, or None when it is not there."""
+    home = os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser()
+    path = Path(home) / "models" / INCEPTION_WEIGHTS
+    return path if path.is_file() else None
+
+
+class _InceptionFeatures:
+    """Pool-3 features (2048) of Inception-v3 on images resized to 299 px, for the FID."""
+
+    def __init__(self, weights_path):
+        import keras
+
+        self.model = keras.applications.InceptionV3(include_top=False, weights=str(weights_path),
+                                                    pooling="avg",
+                                                    input_shape=(_INCEPTION_SIZE, _INCEPTION_SIZE, 3))
+
+    def __call__(self, rgb_batch):
+        from keras.applications.inception_v3 import preprocess_input
+
+        size = (_INCEPTION_SIZE, _INCEPTION_SIZE)
+        x = np.stack([cv2.resize(img, size, interpolation=cv2.INTER_LINEAR) for img in rgb_batch])
+        return np.asarray(self.model.predict_on_batch(preprocess_input(x.astype(np.float32))), np.float64)
+
+
+def _fid_features(fid):
+    """An Inception feature extractor, or None (and the reason logged) when no FID is computed."""
+    if not fid:
+        return None
+    weights = inception_weights_path()
+    if weights is None:
+        log.info("FID not computed: no Inception-v3 weights at <KERAS_HOME or ~/.keras>/models/%s "
+                 "(they are never downloaded here; copy the file there to get an FID)", INCEPTION_WEIGHTS)
+        return None
+    return _InceptionFeatures(weights)
+
+
+class MetricAccumulator:
+    """Set-level metrics fed one batch at a time, so a large test set never sits in memory.
+
+    ``update(rgb_true, rgb_pred)`` with ``(B, H, W, 3)`` uint8 batches, then ``result()``.
+    Pixel measures pool every pixel of the set (for equal-sized images the same as the mean of
+    per-image means); psnr, ssim and colourfulness are means of per-image values.
+
+    Args:
+        features: callable or None. Batch -> Inception features; given, ``fid`` is reported.
+    """
+
+    def __init__(self, features=None):
+        self.features = features
+        self.per_image = {"psnr": [], "ssim": [], "cf_pred": [], "cf_true": []}
+        self.pixel_sums = dict.fromkeys(("mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc"), 0.0)
+        self.pixels = 0
+        self.hist_true = np.zeros((len(AB_EDGES) - 1,) * 2)
+        self.hist_pred = np.zeros_like(self.hist_true)
+        self.activations = {"true": [], "pred": []}
+
+    def update(self, rgb_true, rgb_pred):
+        rgb_true, rgb_pred = np.asarray(rgb_true), np.asarray(rgb_pred)
+        if rgb_true.shape != rgb_pred.shape or rgb_true.ndim != 4 or rgb_true.dtype != np.uint8:
+            raise ValueError(f"expected two equal (B, H, W, 3) uint8 batches, got {rgb_true.shape} "
+                             f"{rgb_true.dtype} and {rgb_pred.shape} {rgb_pred.dtype}")
+        for true, pred in zip(rgb_true, rgb_pred):
+            self.per_image["psnr"].append(psnr(true, pred))
+            self.per_image["ssim"].append(ssim(true, pred))
+            self.per_image["cf_pred"].append(colourfulness(pred))
+            self.per_image["cf_true"].append(colourfulness(true))
+        lab_true, lab_pred = rgb_to_lab(rgb_true), rgb_to_lab(rgb_pred)
+        count = lab_true[..., 0].size
+        sums = self.pixel_sums
+        sums["mae_ab"] += mae_ab(lab_true, lab_pred) * count
+        sums["auc"] += ab_auc(lab_true, lab_pred) * count
+        for name, tolerance in ACCURACY_TOLERANCES.items():
+            sums[f"acc_{name}"] += pixel_accuracy(lab_true, lab_pred, tolerance) * count
+            sums[f"acc_ab_{name}"] += pixel_accuracy(lab_true, lab_pred, tolerance, ab_only=True) * count
+        self.pixels += count
+        self.hist_true += ab_histogram(lab_true[..., 1:])
+        self.hist_pred += ab_histogram(lab_pred[..., 1:])
+        if self.features is not None:
+            self.activations["true"].append(self.features(rgb_true))
+            self.activations["pred"].append(self.features(rgb_pred))
+
+    def result(self):
+        if not self.pixels:
+            raise ValueError("no images were measured")
+        out = {name: float(np.mean(values)) for name, values in self.per_image.items()}
+        out.update({name: float(total / self.pixels) for name, total in self.pixel_sums.items()})
+        out["dcf"] = abs(out["cf_pred"] - out["cf_true"])
+        out["ab_hist_dist"] = js_divergence(self.hist_pred, self.hist_true)
+        out = {name: out[name] for name in METRIC_KEYS}
+        if self.features is not None and len(self.per_image["psnr"]) < 2:
+            log.info("FID not computed: it needs at least 2 images")
+        elif self.features is not None:
+            true, pred = (np.concatenate(self.activations[k]) for k in ("true", "pred"))
+            out["fid"] = frechet_distance(pred.mean(0), np.cov(pred, rowvar=False),
+                                          true.mean(0), np.cov(true, rowvar=False))
+        return out
+
+
+def image_metrics(rgb_true_batch, rgb_pred_batch, fid=False):
+    """Set-level metrics (see the module docstring) of ``(B, H, W, 3)`` uint8 originals and colorizations.
+
+    Example:
+    >>> rgb = np.zeros((2, 32, 32, 3), np.uint8)
+    >>> image_metrics(rgb, rgb)["psnr"]
+    100.0
+    """
+    acc = MetricAccumulator(_fid_features(fid))
+    acc.update(rgb_true_batch, rgb_pred_batch)
+    return acc.result()
+
+
+def gray_image(l_norm):
+    """Network L ``(..., 1)`` -> the exactly neutral 8-bit RGB image with ab = 0.
+
+    OpenCV's float Lab -> RGB leaves the three channels of a neutral colour about 1e-5 apart,
+    so at .5 boundaries they round to levels one apart; their mean, rounded, is the gray.
+    """
+    rgb = network_to_rgb(l_norm, np.zeros((*np.shape(l_norm)[:-1], 2), np.float32))
+    return np.repeat(np.rint(rgb.mean(axis=-1, keepdims=True)), 3, axis=-1).astype(np.uint8)
+
+
+def evaluate_generator(generator, lab_images, batch_size=16, fid=True):
+    """A generator's test metrics and the grayscale baseline (ab = 0) on the same images.
+
+    Args:
+        generator: keras.Model. L ``(B, S, S, 1)`` -> ab ``(B, S, S, 2)``, both network-scaled.
+        lab_images: array ``(N, S, S, 3)``, network-scaled Lab (L/50 - 1, ab/110), such as
+            a prepared cache split (float16 memmaps are read a batch at a time).
+        batch_size: int. Images per inference batch. Defaults to 16.
+        fid: bool. Add ``fid`` when the Inception-v3 weights are cached. Defaults to True.
+
+    Returns:
+        ``{"test": {...}, "baselines": {"grayscale": {...}}, "n_images": N}``.
+    """
+    count = len(lab_images)
+    if count == 0:
+        raise ValueError("no images to evaluate")
+    features = _fid_features(fid)
+    model, gray = MetricAccumulator(features), MetricAccumulator(features)
+    for start in range(0, count, batch_size):
+        lab = np.asarray(lab_images[start : start + batch_size], dtype=np.float32)
+        l_norm, ab_true = lab[..., :1], lab[..., 1:]
+        # predict_on_batch runs in inference mode (moving batch-norm statistics, no dropout,
+        # no gradient tape on torch).
+        ab_pred = np.asarray(generator.predict_on_batch(l_norm), dtype=np.float32)
+        rgb_true = network_to_rgb(l_norm, ab_true)
+        model.update(rgb_true, network_to_rgb(l_norm, ab_pred))
+        gray.update(rgb_true, gray_image(l_norm))
+    return {"test": model.result(), "baselines": {"grayscale": gray.result()}, "n_images": count}
