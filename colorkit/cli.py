@@ -10,6 +10,10 @@ import argparse
 import json
 import sys
 
+from colorkit.colorize import add_colorize
+from colorkit.evaluate import add_evaluate
+from colorkit.runner import add_run
+
 USAGE_ERROR = 2
 _SHOWN_SKIPS = 10
 
@@ -77,7 +81,7 @@ def add_prepare(subparsers):
     parser.set_defaults(func=run_prepare)
 
 
-SUBCOMMANDS = (add_prepare,)
+SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run)
 
 
 def build_parser():

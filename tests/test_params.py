@@ -1,0 +1,175 @@
+"""The parameter schema (the notebooks' `parameters` cells) and the checks on YAML files."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from colorkit import params
+from colorkit.params import ParamsError, load_params
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+PARAM_FILES = sorted((REPO / "params").glob("*.yaml"))
+pytestmark = pytest.mark.backend_independent
+
+
+def write(tmp_path, text, name="run.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def parameter_lines(notebook):
+    cells = json.loads(params.notebook_path(notebook).read_text())["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    return [line for line in "".join(cell["source"]).splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("notebook", params.NOTEBOOKS)
+def test_every_line_of_the_parameters_cell_is_parsed(notebook):
+    # papermill skips a line it cannot parse (e.g. "=" in the comment) with only a log message.
+    lines = parameter_lines(notebook)
+    schema = params.notebook_schema(notebook)
+    assert [line.split(":")[0] for line in lines] == list(schema)
+    for key, spec in schema.items():
+        assert spec["help"], f"{notebook}: {key} has no comment"
+
+
+def test_keys_in_both_notebooks_are_declared_alike():
+    train, evaluate = (params.notebook_schema(n) for n in params.NOTEBOOKS)
+    shared = set(train) & set(evaluate)
+    assert {"run_name", "outputs_dir"} <= shared
+    for key in shared:
+        assert train[key]["type"] == evaluate[key]["type"] and train[key]["default"] == evaluate[key]["default"]
+
+
+def test_choices_in_comments_match_the_code():
+    from colorkit.datasets import DATASETS
+    from colorkit.gan import MODELS
+    from colorkit.gan.schedules import SCHEDULES
+    from colorkit.models import PRESETS
+    from colorkit.models.layers import UPSAMPLING
+
+    schema = params.schema()
+    assert set(schema["model"]["choices"]) == set(MODELS)
+    assert schema["dataset"]["choices"] == DATASETS
+    assert schema["lr_schedule"]["choices"] == SCHEDULES
+    assert schema["preset"]["choices"] == PRESETS
+    assert set(schema["upsampling"]["choices"]) == set(UPSAMPLING)
+
+
+@pytest.mark.parametrize("path", PARAM_FILES, ids=lambda p: p.name)
+def test_every_params_file_validates(path, monkeypatch):
+    keys = yaml.safe_load(path.read_text())
+    assert set(keys) <= set(params.schema()), f"{path.name}: keys the notebooks do not declare"
+    assert keys["run_name"] == path.stem or path.stem == "smoke"
+    real = keys.get("dataset") in ("flowers102", "stanford_dogs")
+    if real and not SHARED.is_dir():
+        pytest.skip(f"shared datasets not at {SHARED}")
+    monkeypatch.setenv("COLORKIT_DATA", str(SHARED))
+    config = load_params(path)
+    assert set(config) == set(params.schema())
+    assert {k: config[k] for k in keys} == {k: params.check_values({k: v}, "x")[k] for k, v in keys.items()}
+
+
+def test_real_runs_use_the_original_recipe():
+    for name in ("flowers_cgan", "dogs_cgan"):
+        config = load_params(REPO / "params" / f"{name}.yaml", check_data=False)
+        assert (config["seed"], config["batch_size"], config["epochs"], config["lr"]) == (100, 32, 200, 3e-4)
+        assert (config["lr_schedule"], config["lr_decay_steps"], config["augment"]) == ("exponential", 10000, True)
+        assert (config["beta1"], config["d_lr_ratio"], config["generator_steps"]) == (0.0, 0.1, 2)
+        assert config["image_size"] == 256
+
+
+def test_unknown_key_names_the_file_the_key_and_the_valid_keys(tmp_path):
+    path = write(tmp_path, "epochz: 3\n")
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    message = str(err.value)
+    assert str(path) in message and "'epochz'" in message and "did you mean 'epochs'" in message
+    assert "valid keys:" in message and "batch_size" in message
+
+
+@pytest.mark.parametrize("text, expected, got", [
+    ("epochs: ten\n", "int", "'ten'"),
+    ("augment: 1\n", "bool", "1"),
+    ("batch_size: 8.0\n", "int", "8.0"),
+    ("model: 3\n", "str", "3"),
+    ("lr: fast\n", "float", "'fast'"),
+])
+def test_wrong_type_names_file_key_expected_type_and_value(tmp_path, text, expected, got):
+    path = write(tmp_path, text)
+    key = text.split(":")[0]
+    with pytest.raises(ParamsError, match=f"{path}: '{key}' must be {expected}, got {got}"):
+        load_params(path)
+
+
+def test_numbers_that_mean_floats_are_accepted(tmp_path):
+    config = load_params(write(tmp_path, "lr: 3e-4\nl1_weight: 50\n"))
+    assert config["lr"] == 3e-4 and isinstance(config["l1_weight"], float)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("model: gan\n", "'model' must be one of cgan | wgangp | l1"),
+    ("split: official\n", "split 'official' is not a split policy of sample"),
+    ("epochs: 0\n", "'epochs' must be >= 1"),
+    ("image_size: 48\n", "power of two"),
+    ("run_name: a/b\n", "folder name"),
+    ("- 1\n", "expected a mapping"),
+    ("epochs: [1\n", "not valid YAML"),
+])
+def test_bad_values_are_refused(tmp_path, text, match):
+    with pytest.raises(ParamsError, match=match):
+        load_params(write(tmp_path, text))
+
+
+def test_missing_dataset_says_what_to_put_where(tmp_path):
+    path = write(tmp_path, f"dataset: flowers102\ndata_dir: {tmp_path / 'nothing'}\n")
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    message = str(err.value)
+    assert str(path) in message and "Oxford 102 Flowers not found" in message
+    assert "setid.mat" in message and "102flowers.tgz" in message and str(tmp_path / "nothing") in message
+    load_params(path, ["download=true"])  # will be fetched by the notebook: accepted
+
+
+def test_folder_dataset_needs_a_folder(tmp_path):
+    with pytest.raises(ParamsError, match="needs data_dir"):
+        load_params(write(tmp_path, "dataset: folder\n"))
+
+
+def test_set_values_are_yaml_scalars_checked_like_the_file(tmp_path):
+    config = load_params(None, ["epochs=5", "lr=1e-3", "augment=false", "model=wgangp", "split="])
+    assert (config["epochs"], config["lr"], config["augment"], config["model"]) == (5, 1e-3, False, "wgangp")
+    with pytest.raises(ParamsError, match="--set: 'epochs' must be int, got 'five'"):
+        load_params(None, ["epochs=five"])
+    with pytest.raises(ParamsError, match="--set: unknown parameter 'epoch'"):
+        load_params(None, ["epoch=5"])
+    with pytest.raises(ParamsError, match="expected key=value"):
+        load_params(None, ["epochs"])
+    # --set wins over the file.
+    assert load_params(write(tmp_path, "epochs: 7\n"), ["epochs=2"])["epochs"] == 2
+
+
+def test_from_namespace_checks_what_papermill_injected():
+    namespace = {**params.defaults(), "epochs": "3"}
+    with pytest.raises(ParamsError, match="train.ipynb parameters: 'epochs' must be int"):
+        params.from_namespace(namespace, "train")
+    config = params.from_namespace({**params.defaults(), "unrelated": 1}, "evaluate")
+    assert set(config) == set(params.notebook_schema("evaluate"))
+
+
+def test_relative_paths_mean_the_same_from_the_notebooks_folder(monkeypatch):
+    monkeypatch.chdir(REPO / "notebooks")
+    assert params.resolve_path("outputs") == REPO / "outputs"
+    monkeypatch.chdir(REPO)
+    assert params.resolve_path("outputs") == REPO / "outputs"
+
+
+def test_resume_may_change_only_free_keys():
+    saved = load_params(None)
+    assert params.changed_on_resume(saved, {**saved, "epochs": 50, "resume": True}) == {}
+    assert params.changed_on_resume(saved, {**saved, "lr": 1.0}) == {"lr": (saved["lr"], 1.0)}

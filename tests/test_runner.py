@@ -1,0 +1,239 @@
+"""`colorkit run`: checks before anything runs, the run folder contract, failures, kill and resume."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+import colorkit.gan  # noqa: F401  (registers the saved classes with Keras)
+from colorkit import cli, metrics, params, runner
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "params" / "smoke.yaml"
+BACKEND = keras.config.backend()
+
+
+def subprocess_env():
+    """This environment, plus a persistent JAX compilation cache shared by the runs of a session:
+    the second and later JAX runs then skip most of their compiling (seconds instead of a minute)."""
+    env = dict(os.environ, KERAS_BACKEND=BACKEND)
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "colorkit-test-jax-cache"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+    return env
+
+
+def colorkit_run(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "colorkit.cli", "run", *map(str, args)], cwd=REPO,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def write_params(folder, name, **overrides):
+    values = {**yaml.safe_load(SMOKE.read_text()), "run_name": name, **overrides}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def generator_weights(path):
+    return keras.saving.load_model(path, safe_mode=True).get_weights()
+
+
+# ---- checks before anything runs (no kernel) -----------------------------------------------------
+@pytest.mark.parametrize("text, message", [
+    ("epochz: 3\n", "unknown parameter 'epochz'"),
+    ("epochs: ten\n", "'epochs' must be int, got 'ten' (str)"),
+    ("dataset: stanford_dogs\ndata_dir: /nonexistent/dogs\n", "Stanford Dogs not found"),
+])
+@pytest.mark.backend_independent
+def test_bad_file_stops_everything_with_exit_code_2(tmp_path, capsys, text, message):
+    good = write_params(tmp_path, "good")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    code = cli.main(["run", str(good), str(bad), "--outputs", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"colorkit run: error: {bad}: " in err and message in err and "good.yaml" not in err
+    assert not (tmp_path / "out").exists()  # the good file did not run either
+
+
+@pytest.mark.backend_independent
+def test_bad_set_and_duplicate_runs_are_refused(tmp_path, capsys):
+    good = write_params(tmp_path, "good")
+    assert cli.main(["run", str(good), "--set", "epochs=many", "--outputs", str(tmp_path)]) == 2
+    assert "--set: 'epochs' must be int, got 'many'" in capsys.readouterr().err
+    assert cli.main(["run", str(good), str(good), "--outputs", str(tmp_path / "o")]) == 2
+    assert "run_name 'good' is also the run of" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.backend_independent
+def test_existing_run_folder_is_not_overwritten(tmp_path, capsys):
+    good = write_params(tmp_path, "good")
+    (tmp_path / "out" / "good").mkdir(parents=True)
+    (tmp_path / "out" / "good" / "keep.txt").write_text("mine")
+    assert cli.main(["run", str(good), "--outputs", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "exists; pass --resume to continue that run, or choose another run_name" in err
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["good", "keep.txt"]
+
+
+@pytest.mark.backend_independent
+def test_resume_refuses_changed_training_parameters(tmp_path, capsys):
+    good = write_params(tmp_path, "good")
+    folder = tmp_path / "out" / "good"
+    folder.mkdir(parents=True)
+    params.save({**params.load_params(good), "lr": 0.5}, folder)
+    assert cli.main(["run", str(good), "--outputs", str(tmp_path / "out"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "lr: 0.5 -> 0.0002" in err
+    assert not (folder / "train.ipynb").exists()
+
+
+@pytest.mark.backend_independent
+def test_index_lists_every_run_with_its_status(tmp_path):
+    done, failed = tmp_path / "a_done", tmp_path / "b_failed"
+    for folder, model in ((done, "cgan"), (failed, "wgangp")):
+        folder.mkdir()
+        params.save({"run_name": folder.name, "dataset": "sample", "model": model, "epochs": 3}, folder)
+    (done / "checkpoints").mkdir()
+    (done / "checkpoints" / "progress.json").write_text('{"epoch": 3}')
+    (done / "samples").mkdir()
+    (done / "samples" / "test_01.png").write_bytes(b"png")
+    scores = {k: 0.5 for k in metrics.METRIC_KEYS}
+    (done / "metrics.json").write_text(json.dumps({"backend": "jax", "test": {**scores, "psnr": 21.234},
+                                                   "baselines": {"grayscale": {**scores, "psnr": 19.0}}}))
+    (failed / "train.ipynb").write_text(json.dumps({"metadata": {"papermill": {"exception": True}}}))
+    lines = runner.write_index(tmp_path).read_text().splitlines()
+    rows = [line for line in lines if line.startswith(("| a_", "| b_"))]
+    assert rows[0].startswith("| a_done | done | sample | cgan | jax | 3/3 | 21.23 (19.00) |")
+    assert rows[0].endswith("[test_01.png](a_done/samples/test_01.png) |")
+    assert rows[1].startswith("| b_failed | failed (train) | sample | wgangp | - | 0/3 | - |")
+
+
+# ---- real runs -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def smoke_outputs(tmp_path_factory):
+    """`colorkit run broken.yaml smoke.yaml`: the first run fails in its data cell, the second runs."""
+    folder = tmp_path_factory.mktemp("runs")
+    broken = write_params(folder, "broken", max_train_images=4)  # fewer images than a batch
+    result = colorkit_run(broken, SMOKE, "--outputs", folder / "outputs")
+    return folder / "outputs", result
+
+
+@pytest.mark.slow
+def test_a_failed_run_does_not_stop_the_next(smoke_outputs):
+    outputs, result = smoke_outputs
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "failed runs:" in result.stderr and "broken: train.ipynb failed" in result.stderr
+    notebook = json.loads((outputs / "broken" / "train.ipynb").read_text())
+    assert notebook["metadata"]["papermill"]["exception"] is True
+    assert any(o.get("ename") == "PapermillExecutionError" or "papermill-error-cell-tag" in
+               c.get("metadata", {}).get("tags", []) for c in notebook["cells"] for o in c.get("outputs", [{}]))
+    assert not (outputs / "broken" / "evaluate.ipynb").exists()
+    assert "| broken | failed (train) |" in (outputs / "index.md").read_text()
+
+
+@pytest.mark.slow
+def test_run_folder_contract(smoke_outputs):
+    outputs, result = smoke_outputs
+    run = outputs / "smoke"
+    assert "=== run 2/2: smoke" in result.stdout and "Executing Cell" in result.stdout
+    saved = yaml.safe_load((run / "params.yaml").read_text())
+    assert saved == params.load_params(SMOKE, {"outputs_dir": str(outputs)})
+    for name in params.NOTEBOOKS:
+        notebook = json.loads((run / f"{name}.ipynb").read_text())
+        assert notebook["metadata"]["papermill"]["exception"] is not True
+        assert all(c["execution_count"] for c in notebook["cells"] if c["cell_type"] == "code")
+    samples = sorted(p.name for p in (run / "samples").iterdir())
+    assert samples == ["epoch_001.png", "epoch_002.png", "epoch_003.png", "test_01.png"]
+    with open(run / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    assert (run / "loss_curves.png").stat().st_size > 1000
+    for split in ("train", "validation"):
+        assert list((run / "logs" / split).glob("events.out.tfevents.*")), split
+    assert {p.name for p in (run / "checkpoints").iterdir()} >= {"last.keras", "best_generator.keras",
+                                                                 "progress.json"}
+    generator = keras.saving.load_model(run / "generator.keras", safe_mode=True)
+    assert tuple(generator(np.zeros((1, 16, 16, 1), "float32")).shape) == (1, 16, 16, 2)
+
+    report = json.loads((run / "metrics.json").read_text())
+    assert (report["run_name"], report["backend"], report["dataset"], report["model"]) == \
+        ("smoke", BACKEND, "sample", "cgan")
+    assert report["image_size"] == 16 and report["n_images"] == 8 and report["seconds"] > 0
+    assert {"keras", BACKEND, "colorkit"} <= set(report["versions"])
+    assert set(metrics.METRIC_KEYS) <= set(report["test"])
+    assert set(metrics.METRIC_KEYS) <= set(report["baselines"]["grayscale"])
+    assert report["checkpoint"]["file"] == "checkpoints/best_generator.keras"
+    assert json.loads((run / "train.json").read_text())["epochs"] == 3
+    index = (outputs / "index.md").read_text()
+    assert f"| smoke | done | sample | cgan | {BACKEND} | 3/3 |" in index
+    assert "(smoke/samples/test_01.png)" in index
+
+
+def descendants(pid):
+    """Process ids below `pid`, children after their parents, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        children = parents.get(queue.pop(0), [])
+        found += children
+        queue += children
+    return found
+
+
+def wait_for_first_checkpoint(proc, progress, log, timeout=600):
+    deadline = time.time() + timeout
+    while not (progress.exists() and json.loads(progress.read_text() or "{}").get("epoch", 0) >= 1):
+        assert proc.poll() is None, "the run ended before its first checkpoint: " + log.read_text()[-3000:]
+        assert time.time() < deadline, "no checkpoint in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_weights(smoke_outputs, tmp_path):
+    reference, _ = smoke_outputs
+    outputs = tmp_path / "outputs"
+    progress = outputs / "smoke" / "checkpoints" / "progress.json"
+    with open(tmp_path / "killed.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "colorkit.cli", "run", str(SMOKE), "--outputs", str(outputs)],
+                                cwd=REPO, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_first_checkpoint(proc, progress, tmp_path / "killed.log")
+        finally:
+            # The kernel first (it trains), then the runner: both are this test's own processes.
+            for pid in [*reversed(descendants(proc.pid)), proc.pid]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+    killed_at = json.loads(progress.read_text())["epoch"]
+    assert 1 <= killed_at < 3, f"killed after epoch {killed_at}: too late to test resuming"
+
+    result = colorkit_run(SMOKE, "--outputs", outputs, "--resume")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"resuming smoke after epoch {killed_at} of 3" in result.stdout
+    with open(outputs / "smoke" / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    resumed = generator_weights(outputs / "smoke" / "generator.keras")
+    uninterrupted = generator_weights(reference / "smoke" / "generator.keras")
+    diff = max(float(np.max(np.abs(a - b))) for a, b in zip(resumed, uninterrupted))
+    print(f"\nkill-and-resume on {BACKEND}: killed after epoch {killed_at}, max abs weight diff {diff:.3g}")
+    assert diff == 0.0
