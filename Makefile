@@ -21,11 +21,15 @@ $(STAMP): pyproject.toml constraints-test.txt
 
 install: $(STAMP)
 
+# --resume: a second `make demo` finishes or re-evaluates the runs instead of refusing their folders.
 demo: $(STAMP)
-	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml
+	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND))
 
+# The four real runs (256 px, meant for a GPU); data from $COLORKIT_DATA, else data/, else ../shared/datasets.
 run: $(STAMP)
-	$(VENV)/bin/colorkit run params/dogs_cgan.yaml params/dogs_wgangp.yaml params/flowers_cgan.yaml params/flowers_wgangp.yaml
+	COLORKIT_DATA=$${COLORKIT_DATA:-$(if $(wildcard data/flowers102),data,../shared/datasets)} \
+		$(VENV)/bin/colorkit run params/dogs_cgan.yaml params/dogs_wgangp.yaml params/flowers_cgan.yaml \
+		params/flowers_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND))
 
 # Every backend runs even if one fails; the target fails if any did. JAX keeps compiled programs in
 # the checkout's .cache/ so that its subprocesses (notebook kernels, CLI runs) reuse them.
