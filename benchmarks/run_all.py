@@ -1,0 +1,193 @@
+"""`make bench`: colorkit's training and colorization speed on one CPU core, against raw references.
+
+Runs, one after another so that nothing else of ours shares the timing core:
+0. check_reference.py: the raw steps, given colorkit's initial weights, reproduce its losses;
+1. flops.py: FLOPs per image per step (counted from the architecture) and the core's fp32 matmul peak;
+2. train_throughput.py, CGAN: colorkit `fit` on TensorFlow, JAX (phase and transposed upsampling)
+   and PyTorch against raw PyTorch and raw JAX steps, interleaved rounds, paired ratios;
+3. train_throughput.py, WGAN-GP: a second ratio (TensorFlow and PyTorch against raw PyTorch);
+4. pipeline_rate.py: decode and augmented-batch rates of the input pipeline at the training size;
+5. inference_latency.py: colorizing a 256 and a 512 px photo with a 256 px generator, per backend.
+
+Then a table, and as the last stdout line one JSON object: `tensorflow_vs_raw_torch`,
+`jax_vs_raw_jax`, `torch_vs_raw_torch` (colorkit's CGAN images/s over the raw step's, 128 px),
+`mfu` (per contender), `data_over_train` (augmented-batch rate over the fastest training rate),
+`colorize_512_s` (a 512x512 photo, best backend), and a few more.
+
+    .venv/bin/python benchmarks/run_all.py            # about 12-15 min on an idle 2-core machine
+    .venv/bin/python benchmarks/run_all.py --quick    # smoke test, tiny sizes, 1-2 min; numbers meaningless
+Progress goes to stderr. Under `--quick` the parts run side by side to save time.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from time import perf_counter
+
+import inference_latency
+import train_throughput
+from single_core import HERE, child_env, default_core
+
+TARGETS = {"tensorflow_vs_raw_torch": (">=", 1.0), "jax_vs_raw_jax": (">=", 0.95), "torch_vs_raw_torch": (">=", 0.9),
+           "colorize_512_s": ("<", 0.5)}
+QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 0,
+         "contenders": ["tensorflow", "jax", "torch", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
+         "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
+         "inference_backends": ["tensorflow"], "inference_rounds": 1, "inference_repeats": 1,
+         "pipeline_images": 16, "pipeline_seconds": 0.3}
+QUICK_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def last_json(script, args, core, keras_backend=None):
+    """Run a benchmark script on `core` (pinned from the start); (its last-line JSON, its stdout) or (None, error)."""
+    pin = (lambda: os.sched_setaffinity(0, {core})) if hasattr(os, "sched_setaffinity") else None
+    done = subprocess.run([sys.executable, str(Path(HERE) / script), *map(str, args)], check=False,
+                          capture_output=True, text=True, env=child_env(core, keras_backend), cwd=Path(HERE).parent,
+                          preexec_fn=pin)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        return None, (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    return json.loads(lines[-1]), "\n".join(lines[:-1])
+
+
+def parts(args, core):
+    """The check and the five measurements as {name: zero-argument function}."""
+    check = ["--size", 32, "--base-filters", 8]
+    if args.quick:
+        check = ["--size", args.size, "--base-filters", args.base_filters, "--models", "cgan", "--upsampling", "phase"]
+    return {
+        "check": lambda: last_json("check_reference.py", check, core, keras_backend="torch"),
+        "flops": lambda: last_json("flops.py", ["--size", args.size, "--base-filters", args.base_filters,
+                                                "--core", core, "--seconds", 0.3 if args.quick else 1.5], core),
+        "cgan": lambda: train_throughput.measure(
+            "cgan", args.contenders, args.size, args.batch_size, args.base_filters, args.rounds, args.steps,
+            args.slow_rounds, core, log),
+        "wgangp": lambda: train_throughput.measure(
+            "wgangp", args.wgangp_contenders, args.size, args.batch_size, args.base_filters, args.wgangp_rounds,
+            args.wgangp_steps, 0, core, log) if args.wgangp_contenders else None,
+        "pipeline": lambda: last_json("pipeline_rate.py", ["--size", args.size, "--batch-size", args.batch_size,
+                                                           "--images", args.pipeline_images,
+                                                           "--min-seconds", args.pipeline_seconds], core),
+        "inference": lambda: inference_latency.measure(
+            args.inference_backends, args.inference_size, args.base_filters, args.inference_rounds,
+            args.inference_repeats, core, log),
+    }
+
+
+def summarize(results, quick):
+    flops, _ = results["flops"]
+    cgan, pipeline = results["cgan"], results["pipeline"][0]
+    inference = results["inference"]
+    rates = {name: c["img_per_s"] for name, c in cgan["contenders"].items() if c["img_per_s"]}
+    peak = flops["peak_gflops"] * 1e9 if flops else None
+    summary = {key: cgan["ratios"].get(key) for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax",
+                                                        "torch_vs_raw_torch")}
+    per_image = flops["flops_per_image"]["cgan"] if flops else None
+    summary["mfu"] = {name: rate * per_image / peak for name, rate in rates.items()} if peak else None
+    fastest = max(rates.values(), default=None)
+    summary["data_over_train"] = (pipeline["batches_images_per_s"] / fastest) if pipeline and fastest else None
+    best = inference["best"]
+    summary["colorize_512_s"] = inference["seconds"][best]["colorize_512"] if best else None
+    summary.update({
+        "colorize_best_backend": best, "img_per_s": rates, "peak_gflops": flops["peak_gflops"] if flops else None,
+        "gflop_per_image": per_image / 1e9 if per_image else None,
+        "decode_over_train": (pipeline["decode_images_per_s"] / fastest) if pipeline and fastest else None,
+        "wgangp_ratios": results["wgangp"]["ratios"] if results["wgangp"] else None,
+        "jax_reference": cgan["compared"].get("jax_vs_raw_jax"),
+        "references_match_colorkit": results["check"][0]["ok"] if results["check"][0] else None, "quick": quick,
+    })
+    return summary
+
+
+def summary_table(summary, results, quick):
+    lines = ["summary (one core; targets apply to the full run at 128 px, not to --quick)",
+             f"{'measure':<34}{'value':>10}  {'target':<8}{'met':>5}"]
+    for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "colorize_512_s"):
+        value, (op, bound) = summary[key], TARGETS[key]
+        met = "-" if value is None or quick else ("yes" if (value >= bound if op == ">=" else value < bound) else "NO")
+        shown = f"{value:.3f}" if value is not None else "-"
+        lines.append(f"{key:<34}{shown:>10}  {op + ' ' + str(bound):<8}{met:>5}")
+    for key in ("data_over_train", "decode_over_train"):
+        shown = f"{summary[key]:.1f}" if summary[key] is not None else "-"
+        lines.append(f"{key:<34}{shown:>10}")
+    if summary["mfu"]:
+        lines.append(f"MFU of {summary['gflop_per_image']:.2f} GFLOP/image against {summary['peak_gflops']:.1f} GFLOP/s: "
+                     + ", ".join(f"{k} {v:.0%}" for k, v in summary["mfu"].items()))
+    if summary["wgangp_ratios"]:
+        lines.append("WGAN-GP: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["wgangp_ratios"].items()))
+    lines.append(f"raw references reproduce colorkit's losses: {summary['references_match_colorkit']}")
+    pipeline = results["pipeline"]
+    if pipeline[0] is None:
+        lines.append(f"pipeline: not measured ({pipeline[1]})")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round, parts side by side")
+    parser.add_argument("--core", type=int, default=None, help="CPU to time on (default: the last one)")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--base-filters", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="CGAN rounds")
+    parser.add_argument("--steps", type=int, default=2, help="CGAN steps per round and contender")
+    parser.add_argument("--slow-rounds", type=int, default=1, help="rounds of the transposed-conv JAX contenders")
+    parser.add_argument("--contenders", nargs="+", choices=sorted(train_throughput.CONTENDERS),
+                        default=list(train_throughput.CONTENDERS))
+    parser.add_argument("--wgangp-rounds", type=int, default=2)
+    parser.add_argument("--wgangp-steps", type=int, default=1)
+    parser.add_argument("--wgangp-contenders", nargs="*", choices=sorted(train_throughput.CONTENDERS),
+                        default=["tensorflow", "torch", "raw-torch"])
+    parser.add_argument("--inference-size", type=int, default=256, help="the generator's size")
+    parser.add_argument("--inference-backends", nargs="+", choices=sorted(inference_latency.BACKENDS),
+                        default=list(inference_latency.BACKENDS))
+    parser.add_argument("--inference-rounds", type=int, default=2)
+    parser.add_argument("--inference-repeats", type=int, default=2)
+    parser.add_argument("--pipeline-images", type=int, default=300)
+    parser.add_argument("--pipeline-seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+        # Compile time dominates a smoke run; the workers inherit this.
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {QUICK_XLA_FLAGS}".strip()
+    core = default_core() if args.core is None else args.core
+
+    start = perf_counter()
+    todo = parts(args, core)
+    if args.quick:
+        with ThreadPoolExecutor(len(todo)) as pool:
+            futures = {name: pool.submit(fn) for name, fn in todo.items()}
+            results = {name: future.result() for name, future in futures.items()}
+    else:
+        results = {}
+        for name, fn in todo.items():
+            log(f"[run_all] {name} ({perf_counter() - start:.0f} s so far)")
+            results[name] = fn()
+
+    check, details = results["check"]
+    print(details if check else f"reference check failed to run: {details}", end="\n\n")
+    if results["flops"][0]:
+        print(results["flops"][1])
+    print(train_throughput.table(results["cgan"]), end="\n\n")
+    if results["wgangp"]:
+        print(train_throughput.table(results["wgangp"]), end="\n\n")
+    if results["pipeline"][0]:
+        print(results["pipeline"][1], end="\n\n")
+    print(inference_latency.table(results["inference"]), end="\n\n")
+    summary = summarize(results, args.quick)
+    print(summary_table(summary, results, args.quick))
+    print(f"total {perf_counter() - start:.0f} s")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
