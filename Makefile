@@ -16,7 +16,6 @@ $(STAMP): pyproject.toml constraints-test.txt
 	$(PY) -m pip install -q --upgrade pip
 	# The constraints pin torch to the CPU build for tests; the package itself accepts a range.
 	$(PY) -m pip install -q -c constraints-test.txt -e '.[dev]'
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (colorkit)" >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
