@@ -39,19 +39,22 @@ QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 
          "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
          "inference_backends": ["tensorflow"], "inference_rounds": 1, "inference_repeats": 1,
          "pipeline_images": 16, "pipeline_seconds": 0.3}
-QUICK_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+FAST_COMPILE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def last_json(script, args, core, keras_backend=None):
-    """Run a benchmark script on `core` (pinned from the start); (its last-line JSON, its stdout) or (None, error)."""
-    pin = (lambda: os.sched_setaffinity(0, {core})) if hasattr(os, "sched_setaffinity") else None
+def last_json(script, args, core, keras_backend=None, timed=True):
+    """Run a benchmark script, pinned to `core` from the start if `timed` (else on any CPU, compiling
+    with less optimisation); returns (its last-line JSON, the rest of its stdout) or (None, error)."""
+    pin = (lambda: os.sched_setaffinity(0, {core})) if timed and hasattr(os, "sched_setaffinity") else None
+    env = child_env(core, keras_backend)
+    if not timed:
+        env["XLA_FLAGS"] = f"{env['XLA_FLAGS']} {FAST_COMPILE_XLA_FLAGS}"
     done = subprocess.run([sys.executable, str(Path(HERE) / script), *map(str, args)], check=False,
-                          capture_output=True, text=True, env=child_env(core, keras_backend), cwd=Path(HERE).parent,
-                          preexec_fn=pin)
+                          capture_output=True, text=True, env=env, cwd=Path(HERE).parent, preexec_fn=pin)
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
         return None, (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
@@ -60,11 +63,11 @@ def last_json(script, args, core, keras_backend=None):
 
 def parts(args, core):
     """The check and the five measurements as {name: zero-argument function}."""
-    check = ["--size", 32, "--base-filters", 8]
+    check = ["--size", 16, "--base-filters", 4]
     if args.quick:
-        check = ["--size", args.size, "--base-filters", args.base_filters, "--models", "cgan", "--upsampling", "phase"]
+        check += ["--models", "cgan", "--upsampling", "phase"]
     return {
-        "check": lambda: last_json("check_reference.py", check, core, keras_backend="torch"),
+        "check": lambda: last_json("check_reference.py", check, core, keras_backend="torch", timed=False),
         "flops": lambda: last_json("flops.py", ["--size", args.size, "--base-filters", args.base_filters,
                                                 "--core", core, "--seconds", 0.3 if args.quick else 1.5], core),
         "cgan": lambda: train_throughput.measure(
@@ -158,7 +161,7 @@ def main(argv=None):
         for key, value in QUICK.items():
             setattr(args, key, value)
         # Compile time dominates a smoke run; the workers inherit this.
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {QUICK_XLA_FLAGS}".strip()
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_XLA_FLAGS}".strip()
     core = default_core() if args.core is None else args.core
 
     start = perf_counter()
