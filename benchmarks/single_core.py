@@ -46,7 +46,10 @@ def child_env(core, keras_backend=None):
 
 def one_thread(framework):
     """Inside a worker, after importing `framework`: its own thread settings (the environment
-    covers OpenMP, BLAS and XLA)."""
+    covers OpenMP, BLAS and XLA). colorkit is imported first, as a user's code does, so that its
+    environment defaults (TensorFlow's oneDNN kernels) apply."""
+    import colorkit  # noqa: F401
+
     if framework == "torch":
         import torch
 

@@ -1,6 +1,7 @@
 """Seconds per GAN training step under `fit`, per Keras backend, each in its own process.
 
     python benchmarks/step_time.py [--size 64] [--batch 16] [--steps 20] [--models cgan wgangp]
+        [--backends tensorflow jax torch] [--precisions float32 mixed_bfloat16 mixed_float16]
 
 Widths are the pix2pix U-Net's (base 64) and the 70x70 PatchGAN; the first epoch (compilation)
 is excluded and the median step of the second is reported. Prints a table and a JSON line.
@@ -16,11 +17,15 @@ import time
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def measure(model, size, batch, steps, upsampling):
+def measure(model, size, batch, steps, upsampling, precision):
+    # colorkit first, as in a user's code, so that its TensorFlow settings apply.
+    import colorkit  # noqa: F401, I001
     import keras
     import numpy as np
 
     from colorkit.gan import build_gan
+
+    keras.mixed_precision.set_global_policy(precision)
 
     class StepTimer(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
@@ -50,21 +55,27 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--models", nargs="+", default=["cgan", "wgangp"])
     parser.add_argument("--upsampling", default="transpose")
-    parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--precisions", nargs="+", default=["float32"],
+                        choices=("float32", "mixed_bfloat16", "mixed_float16"))
+    parser.add_argument("--worker", nargs=3, metavar=("BACKEND", "MODEL", "PRECISION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker[1], args.size, args.batch, args.steps, args.upsampling)))
+        print(json.dumps(measure(args.worker[1], args.size, args.batch, args.steps, args.upsampling,
+                                 args.worker[2])))
         return
     results = {}
     for model in args.models:
-        for backend in BACKENDS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--worker", backend, model, "--size", str(args.size), "--batch",
-                 str(args.batch), "--steps", str(args.steps), "--upsampling", args.upsampling],
-                env=dict(os.environ, KERAS_BACKEND=backend), capture_output=True, text=True, check=True)
-            results[f"{model}/{backend}"] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{model:7s} {backend:10s} {results[f'{model}/{backend}']:.3f} s/step "
-                  f"({args.size} px, batch {args.batch}, upsampling {args.upsampling})", flush=True)
+        for backend in args.backends:
+            for precision in args.precisions:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", backend, model, precision, "--size", str(args.size),
+                     "--batch", str(args.batch), "--steps", str(args.steps), "--upsampling", args.upsampling],
+                    env=dict(os.environ, KERAS_BACKEND=backend), capture_output=True, text=True, check=True)
+                key = f"{model}/{backend}/{precision}"
+                results[key] = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"{model:7s} {backend:10s} {precision:15s} {results[key]:.3f} s/step "
+                      f"({args.size} px, batch {args.batch}, upsampling {args.upsampling})", flush=True)
     print(json.dumps({"size": args.size, "batch": args.batch, "seconds_per_step": results}))
 
 

@@ -5,10 +5,10 @@ Each contender is a worker process (single_core.py) that builds its model, runs 
 steps. Rounds go to the contenders in turn (A B C A B C ...); the table gives each one's median
 images/s and the ratios are medians of the per-round ratios. Contenders:
 
-- `tensorflow`, `torch`: `build_gan(...)` then `gan.fit(L, ab, batch_size, epochs=1, verbose=0)`
-  on `steps * batch_size` synthetic images, the whole `fit` call timed (its per-call set-up is
-  part of what a user gets); `jax` the same with `upsampling="phase"`, `jax-transpose` with
-  Conv2DTranspose (slow on CPU: it runs one step in the first `--slow-rounds` rounds only).
+- `tensorflow`, `torch`: `build_gan(...)` then one `gan.fit(L, ab, batch_size, epochs=1)` over
+  synthetic images for all the rounds, held between rounds by a callback (`Gate`), so that a round
+  times steps as a long run takes them; `jax` the same with `upsampling="phase"`, `jax-transpose`
+  with Conv2DTranspose (slow on CPU: it runs one step in the first `--slow-rounds` rounds only).
 - `raw-torch` (raw_torch_step.py), `raw-jax` / `raw-jax-transpose` (raw_jax_step.py): the same
   networks, losses and optimizers, the step called on one synthetic batch.
 
@@ -51,6 +51,45 @@ def synthetic(n, size, seed=0):
             rng.uniform(-0.8, 0.8, (n, size, size, 2)).astype("float32"))
 
 
+class Gate:
+    """Runs one long `fit` in a thread and lets it through `n` batches at a time.
+
+    Timing whole short `fit` calls would charge each round with per-call costs that a real run pays
+    once (TensorFlow's input iterator alone takes up to tens of seconds to shut down), so the
+    worker starts one `fit` over all the steps it will be asked for and holds it between rounds
+    with a callback. `run(n)` returns the seconds from releasing the first batch to the end of the
+    n-th: steps, input pipeline and callbacks, as in a user's run.
+    """
+
+    def __init__(self, gan, l, ab, batch_size):
+        import queue
+        import threading
+
+        import keras
+
+        gate = self
+
+        class Hold(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if gate.left == 0:
+                    gate.left = gate.orders.get()
+                    gate.start = perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                gate.left -= 1
+                if gate.left == 0:
+                    float(next(iter(logs.values())))  # waits for asynchronous backends (JAX)
+                    gate.seconds.put(perf_counter() - gate.start)
+
+        self.orders, self.seconds, self.left = queue.Queue(), queue.Queue(), 0
+        fit = lambda: gan.fit(l, ab, batch_size=batch_size, epochs=1, verbose=0, shuffle=False, callbacks=[Hold()])
+        threading.Thread(target=fit, daemon=True).start()
+
+    def run(self, n):
+        self.orders.put(n)
+        return self.seconds.get()
+
+
 def keras_worker(args, backend, upsampling):
     from single_core import one_thread
 
@@ -59,19 +98,12 @@ def keras_worker(args, backend, upsampling):
 
     gan = build_gan(args.model, args.size, base_filters=args.base_filters, d_base_filters=args.base_filters,
                     upsampling=upsampling, seed=0)
-    data = {}
-
-    def fit(steps):
-        if steps not in data:
-            data[steps] = synthetic(steps * args.batch_size, args.size)
-        start = perf_counter()
-        gan.fit(*data[steps], batch_size=args.batch_size, epochs=1, verbose=0, shuffle=False)
-        return perf_counter() - start
-
-    warmup = fit(1)
+    # Counted before `fit` starts: JAX's `fit` empties the variables while it runs.
     counts = {net.name: [int(sum(v.numpy().size for v in net.trainable_variables)), int(net.count_params())]
               for net in (gan.generator, gan.discriminator)}
-    return {"warmup_s": warmup, "parameters": counts}, fit
+    gate = Gate(gan, *synthetic(args.total_steps * args.batch_size, args.size), args.batch_size)
+    warmup = gate.run(1)
+    return {"warmup_s": warmup, "parameters": counts}, gate.run
 
 
 def raw_torch_worker(args):
@@ -120,7 +152,8 @@ def measure(model="cgan", contenders=tuple(CONTENDERS), size=128, batch_size=8, 
     from single_core import default_core, median_of, paired_ratio, start_all
 
     core = default_core() if core is None else core
-    common = ["--model", model, "--size", size, "--batch-size", batch_size, "--base-filters", base_filters]
+    common = ["--model", model, "--size", size, "--batch-size", batch_size, "--base-filters", base_filters,
+              "--total-steps", 1 + rounds * steps]
     specs = {name: ("train_throughput.py", ["--worker", name, *common], CONTENDERS[name][1]) for name in contenders}
     log(f"[train {model}] starting {', '.join(contenders)} on CPU {core}")
     workers, failed = start_all(specs, core)
@@ -195,6 +228,7 @@ def main(argv=None):
     parser.add_argument("--slow-rounds", type=int, default=1, help="rounds in which the slow transposed-conv "
                         "JAX contenders run (one step each)")
     parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default: the last one)")
+    parser.add_argument("--total-steps", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
