@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorkit import callbacks, checkpoints, datasets, params
+from colorkit import backends, callbacks, checkpoints, datasets, distribution, params
 from colorkit.gan import build_gan
 from colorkit.pipeline import ColorBatches, open_cache, prepare
 
@@ -61,6 +61,14 @@ def environment():
                          "colorkit": importlib.metadata.version("colorkit"), "python": sys.version.split()[0]}}
 
 
+def check_precision(precision):
+    """Raises ValueError when `precision` cannot train on this backend and machine."""
+    problem = backends.mixed_precision_problem() if precision != "float32" else None
+    if problem:
+        raise ValueError(f"precision: {precision!r} cannot be used here: {problem}. "
+                         "Set precision = 'float32', or use the tensorflow or jax backend.")
+
+
 def start_run(config):
     """Create (or, with `resume`, reopen) the run folder, save the parameters, seed, set precision.
 
@@ -69,6 +77,7 @@ def start_run(config):
             a parameter the checkpoint was trained with.
     """
     folder = run_folder(config)
+    check_precision(config["precision"])
     if (folder / checkpoints.CHECKPOINT_DIR).exists() or (folder / callbacks.HISTORY).exists():
         if not config["resume"]:
             raise FileExistsError(f"{folder} already holds a run: set resume = True (colorkit run --resume) "
@@ -121,8 +130,10 @@ def load_data(config):
           + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()) + f" images; cache {summary['cache']}")
     train = ColorBatches(arrays["train"], config["batch_size"], augment=config["augment"], seed=config["seed"],
                          max_images=config["max_train_images"])
-    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=False) \
-        if len(arrays["val"]) else None
+    # Data parallel: whole batches only, which split evenly over the devices (JAX requires it).
+    whole = config["distribution"] != "none"
+    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=whole) \
+        if len(arrays["val"]) >= (config["batch_size"] if whole else 1) else None
     return Data(arrays, train, val, summary)
 
 
@@ -140,13 +151,16 @@ def build_model(config, steps_per_epoch):
 
 
 def build_or_restore(run, data):
-    """(gan, finished epochs): the last checkpoint when resuming one, else a new model."""
-    if run.config["resume"]:
-        gan, done = checkpoints.restore(run.dir)
+    """(gan, finished epochs): the last checkpoint when resuming one, else a new model, either
+    made for `distribution`."""
+    config = run.config
+    with distribution.scope(config["distribution"], config["batch_size"]) as adapt:
+        gan, done = checkpoints.restore(run.dir) if config["resume"] else (None, 0)
         if gan is not None:
-            print(f"resuming {run.config['run_name']} after epoch {done} of {run.config['epochs']}")
-            return gan, done
-    return build_model(run.config, len(data.train)), 0
+            print(f"resuming {config['run_name']} after epoch {done} of {config['epochs']}")
+        else:
+            gan = build_model(config, len(data.train))
+    return adapt(gan), done
 
 
 def summarize(gan):

@@ -11,6 +11,7 @@ light (the dataset modules load on use), so that `colorkit --help` answers at on
 
 import ast
 import functools
+import json
 import os
 import re
 from pathlib import Path
@@ -21,7 +22,7 @@ NOTEBOOKS = ("train", "evaluate")
 PARAMS_FILE = "params.yaml"
 # Keys a resumed run may change: they do not alter what its checkpoint was trained on.
 FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "download", "grid_images",
-                  "max_test_images", "test_grids")
+                  "max_test_images", "test_grids", "distribution")
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.
 POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "d_base_filters", "d_layers",
@@ -125,11 +126,30 @@ def check_values(values, source, *, keys=None, check_data=True):
                           f"got {typed['run_name']!r}")
     if "image_size" in typed and typed["image_size"] & (typed["image_size"] - 1):
         raise ParamsError(f"{source}: 'image_size' must be a power of two, got {typed['image_size']}")
+    if "distribution" in typed:
+        from colorkit import distribution
+
+        problem = distribution.check(typed["distribution"], keras_backend())
+        if problem:
+            raise ParamsError(f"{source}: {problem}")
     if "dataset" in typed:
         _check_split(typed, source)
         if check_data:
             check_dataset(typed, source)
     return typed
+
+
+def keras_backend():
+    """The Keras backend that a kernel started now would use, read as Keras reads it, without
+    importing it: KERAS_BACKEND, else `backend` in `$KERAS_HOME/keras.json` (default ~/.keras),
+    else tensorflow."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    config = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        return json.loads(config.read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
 
 
 def _check_split(values, source):

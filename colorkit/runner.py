@@ -97,9 +97,9 @@ def main(files, sets=(), backend=None, outputs=None, resume=False):
     Raises:
         ParamsError: a file or value is bad (nothing has run).
     """
-    configs = resolve_runs(files, sets, outputs, resume)
     if backend is not None:
-        os.environ["KERAS_BACKEND"] = backend  # papermill kernels inherit this environment
+        os.environ["KERAS_BACKEND"] = backend  # papermill kernels inherit it; the checks read it
+    configs = resolve_runs(files, sets, outputs, resume)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     failures, start = [], time.time()

@@ -1,6 +1,6 @@
 """The only per-backend code: how gradients are taken and how a step threads state.
 
-Each module offers the same five functions, picked once from `keras.config.backend()`:
+Each module offers the same six functions, picked once from `keras.config.backend()`:
 
 - `run_step(model, step, *args)`: call `step(data)` as `fit`/`evaluate` expects on this backend.
 - `variable_grads(fn, variables)`: `fn() -> (loss, aux)`; returns `loss, aux, grads`.
@@ -9,6 +9,7 @@ Each module offers the same five functions, picked once from `keras.config.backe
 - `forward_with_pullback(fn, variables)`: `out = fn()` and a function mapping a cotangent of
   `out` to gradients for `variables` (vector-Jacobian product), so that a network's forward pass
   serves two updates without being recomputed.
+- `apply_gradients(optimizer, grads, variables)`: one optimizer update inside a step.
 """
 
 import keras
@@ -17,6 +18,7 @@ _BACKEND = keras.config.backend()
 
 if _BACKEND == "tensorflow":
     from colorkit.backends.tensorflow import (
+        apply_gradients,
         forward_with_pullback,
         input_gradient,
         run_step,
@@ -25,6 +27,7 @@ if _BACKEND == "tensorflow":
     )
 elif _BACKEND == "jax":
     from colorkit.backends.jax import (
+        apply_gradients,
         forward_with_pullback,
         input_gradient,
         run_step,
@@ -33,6 +36,7 @@ elif _BACKEND == "jax":
     )
 elif _BACKEND == "torch":
     from colorkit.backends.torch import (
+        apply_gradients,
         forward_with_pullback,
         input_gradient,
         run_step,
@@ -45,4 +49,18 @@ else:
         "set KERAS_BACKEND to one of them."
     )
 
-__all__ = ["forward_with_pullback", "input_gradient", "run_step", "tensor_value_and_grad", "variable_grads"]
+
+
+def mixed_precision_problem():
+    """Why float16/bfloat16 training cannot run here, or None. Keras' torch convolutions hand
+    PyTorch's CPU kernels a kernel layout whose reduced-precision gradient fails
+    ("slow_conv2d: grad_weight must be contiguous"); on a GPU they work."""
+    if _BACKEND == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "the torch backend trains in float16/bfloat16 only on a GPU"
+    return None
+
+
+__all__ = ["apply_gradients", "forward_with_pullback", "input_gradient", "mixed_precision_problem", "run_step", "tensor_value_and_grad", "variable_grads"]

@@ -115,3 +115,14 @@ def forward_with_pullback(fn, variables):
     out, pullback, changes = jax.vjp(forward, _values(parent, variables), has_aux=True)
     parent.state_mapping.update(changes)
     return out, lambda cotangent: pullback(cotangent)[0]
+
+
+def apply_gradients(optimizer, grads, variables):
+    """The optimizer's stateless update on the scope's values, assigned back into the scope: a
+    loss-scale optimizer branches with `ops.cond`, and variables assigned inside a traced branch
+    would leak its tracers."""
+    scope = get_stateless_scope()
+    new_values, new_state = optimizer.stateless_apply(_values(scope, optimizer.variables), grads,
+                                                      _values(scope, variables))
+    for variable, value in zip([*variables, *optimizer.variables], [*new_values, *new_state]):
+        variable.assign(value)

@@ -1,4 +1,11 @@
-"""TensorFlow: one GradientTape per gradient; `fit` runs the step in a tf.function."""
+"""TensorFlow: one GradientTape per gradient; `fit` runs the step in a tf.function.
+
+Under a `tf.distribute` strategy each replica runs the step on its slice of the batch and the
+optimizer sums the replicas' gradients, so gradients for the optimizer (`variable_grads`,
+`forward_with_pullback`) are scaled by 1 / replicas: their sum is then the gradient of the
+global-batch mean, as on one device. Input gradients (the penalty's) are per sample and stay as
+they are.
+"""
 
 import tensorflow as tf
 
@@ -7,10 +14,16 @@ def run_step(model, step, data):
     return step(data)
 
 
+def _replica_scale():
+    context = tf.distribute.get_replica_context()  # None in a cross-replica context
+    return 1.0 / context.num_replicas_in_sync if context is not None else 1.0
+
+
 def variable_grads(fn, variables):
     with tf.GradientTape() as tape:
         loss, aux = fn()
-    return loss, aux, tape.gradient(loss, variables)
+        scaled = loss * _replica_scale()
+    return loss, aux, tape.gradient(scaled, variables)
 
 
 def tensor_value_and_grad(fn, x):
@@ -31,4 +44,8 @@ def input_gradient(fn, x):
 def forward_with_pullback(fn, variables):
     with tf.GradientTape() as tape:
         out = fn()
-    return out, lambda cotangent: tape.gradient(out, variables, output_gradients=cotangent)
+    return out, lambda cotangent: tape.gradient(out, variables, output_gradients=cotangent * _replica_scale())
+
+
+def apply_gradients(optimizer, grads, variables):
+    optimizer.apply(grads, variables)

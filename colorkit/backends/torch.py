@@ -38,3 +38,7 @@ def input_gradient(fn, x):
 def forward_with_pullback(fn, variables):
     out = fn()
     return out, lambda cotangent: _grads(out, _tensors(variables), grad_outputs=cotangent)
+
+
+def apply_gradients(optimizer, grads, variables):
+    optimizer.apply(grads, variables)

@@ -15,6 +15,7 @@ from keras import ops
 
 from colorkit import backends
 from colorkit.gan import metrics
+from colorkit.gan.loss_scale import DynamicLossScale
 
 QUALITY_METRICS = ("psnr", "acc_2", "acc_ab_2", "acc_5", "acc_ab_5")
 
@@ -63,6 +64,11 @@ class ColorizationGAN(keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_metrics + QUALITY_METRICS]
+        # Mixed float16 (the layers' policy, saved with them): one dynamic loss scale per network,
+        # as their gradients overflow at different scales.
+        float16 = any(layer.compute_dtype == "float16" for layer in generator.layers)
+        self.loss_scales = {net.name: DynamicLossScale(name=f"{net.name}_loss_scale")
+                            for net in (generator, discriminator) if float16 and net is not None}
         self._compile_config = None
         self.built = True  # Both networks are functional models, built at construction.
 
@@ -103,7 +109,25 @@ class ColorizationGAN(keras.Model):
         return backends.run_step(self, self.test_batch, *args)
 
     def apply_gradients(self, optimizer, grads, network):
-        optimizer.apply(grads, network.trainable_variables)
+        loss_scale = self.loss_scales.get(network.name)
+        if loss_scale is None:
+            backends.apply_gradients(optimizer, grads, network.trainable_variables)
+        else:
+            loss_scale.apply(optimizer, grads, network.trainable_variables, backends.apply_gradients)
+
+    def scaled(self, network, objective):
+        """`objective` (returning loss, terms) with the loss multiplied by `network`'s loss scale
+        under mixed float16, so that small gradients survive float16 (`apply_gradients` divides
+        them by the same scale). The terms stay unscaled."""
+        loss_scale = self.loss_scales.get(network.name)
+        if loss_scale is None:
+            return objective
+
+        def scaled_objective(*args):
+            loss, terms = objective(*args)
+            return loss_scale.scale_loss(loss), terms
+
+        return scaled_objective
 
     def train_batch(self, data):
         l, ab = _batch(data)
@@ -115,7 +139,7 @@ class ColorizationGAN(keras.Model):
             if step == 0:
                 terms.update(self.update_discriminator(l, ab, ops.stop_gradient(fake)))
             _, g_terms, d_fake = backends.tensor_value_and_grad(
-                lambda f: self.generator_objective(l, ab, f), fake
+                self.scaled(self.generator, lambda f: self.generator_objective(l, ab, f)), fake
             )
             self.apply_gradients(self.g_optimizer, pullback(d_fake), self.generator)
         terms.update(g_terms)
@@ -144,16 +168,15 @@ class ColorizationGAN(keras.Model):
         d_optimizer = _optimizer_from_config(d_optimizer)
         if (d_optimizer is None) != (self.discriminator is None):
             raise ValueError("give d_optimizer exactly when the model has a discriminator")
+        config = {"g_optimizer": _optimizer_config(g_optimizer),
+                  "d_optimizer": _optimizer_config(d_optimizer) if d_optimizer is not None else None, **kwargs}
         mapping = {"d_.*": d_optimizer} if d_optimizer is not None else None
         optimizer = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(g_optimizer, mapping))
-        super().compile(optimizer=optimizer, **kwargs)
+        # Keras would wrap the MultiOptimizer in its loss-scale optimizer; the scales here are per network.
+        super().compile(optimizer=optimizer, auto_scale_loss=False, **kwargs)
         # Built here, after both networks, so that no variable is created while a step is traced.
         self.optimizer.build(self.trainable_variables)
-        self._compile_config = {
-            "g_optimizer": _optimizer_config(g_optimizer),
-            "d_optimizer": _optimizer_config(d_optimizer) if d_optimizer is not None else None,
-            **kwargs,
-        }
+        self._compile_config = config
 
     def get_compile_config(self):
         return self._compile_config

@@ -41,7 +41,8 @@ class CGAN(ColorizationGAN):
 
     def update_discriminator(self, l, ab, fake):
         _, terms, grads = backends.variable_grads(
-            lambda: self.discriminator_objective(l, ab, fake), self.discriminator.trainable_variables
+            self.scaled(self.discriminator, lambda: self.discriminator_objective(l, ab, fake)),
+            self.discriminator.trainable_variables,
         )
         self.apply_gradients(self.d_optimizer, grads, self.discriminator)
         return terms

@@ -57,7 +57,8 @@ class WGANGP(ColorizationGAN):
             # Drawn outside the differentiated function: a seed state must not become a tracer.
             alpha = self.interpolation_weights(ops.shape(l)[0])
             _, terms, grads = backends.variable_grads(
-                lambda alpha=alpha: self.critic_objective(l, ab, fake, alpha), self.discriminator.trainable_variables
+                self.scaled(self.discriminator, lambda alpha=alpha: self.critic_objective(l, ab, fake, alpha)),
+                self.discriminator.trainable_variables,
             )
             self.apply_gradients(self.d_optimizer, grads, self.discriminator)
         return terms

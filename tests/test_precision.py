@@ -1,0 +1,82 @@
+"""Mixed precision: a short run on real photos stays finite under each policy, on every backend,
+and mixed float16 scales each network's loss with its own dynamic loss scale."""
+
+import keras
+import numpy as np
+import pytest
+
+from colorkit import backends, checkpoints, experiment
+from colorkit.datasets import load_splits
+from colorkit.gan import build_gan
+from colorkit.pipeline import prepare_image
+
+SIZE = 16
+TINY = {"base_filters": 8, "d_base_filters": 8, "d_layers": 1, "n_critic": 2}
+
+
+@pytest.fixture(scope="module")
+def photos():
+    splits = load_splits("sample")
+    lab = np.stack([prepare_image(example, SIZE) for example in splits.train[:32]])
+    return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)
+
+
+@pytest.fixture
+def policy(request):
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def _finite(values):
+    return all(np.all(np.isfinite(keras.ops.convert_to_numpy(v))) for v in values)
+
+
+needs_support = pytest.mark.skipif(backends.mixed_precision_problem() is not None,
+                                   reason=f"{backends.mixed_precision_problem()} (checked by the next test)")
+
+
+@pytest.mark.skipif(backends.mixed_precision_problem() is None, reason="mixed precision trains here")
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_unsupported_precision_is_refused_before_training(precision):
+    with pytest.raises(ValueError, match=rf"precision: '{precision}' cannot be used here: .*Set precision = 'float32'"):
+        experiment.check_precision(precision)
+    experiment.check_precision("float32")
+
+
+@needs_support
+@pytest.mark.parametrize("model", ["cgan", "wgangp"])
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"], indirect=True)
+def test_short_mixed_precision_run_stays_finite(photos, model, policy):
+    keras.utils.set_random_seed(3)
+    gan = build_gan(model, SIZE, seed=3, lr=1e-3, **TINY)
+    compute = policy.removeprefix("mixed_")
+    assert {layer.compute_dtype for layer in gan.generator.layers if layer.weights} == {compute}
+    assert all(v.dtype == "float32" for v in gan.trainable_variables)  # weights stay float32
+    history = gan.fit(*photos, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+    assert all(np.isfinite(value) for values in history.values() for value in values), history
+    assert history["g_l1"][-1] < history["g_l1"][0]
+    assert _finite(gan.trainable_variables)
+    assert sorted(gan.loss_scales) == (["discriminator", "generator"] if policy == "mixed_float16" else [])
+    for loss_scale in gan.loss_scales.values():
+        # 12 updates of the generator, 24 of the critic (n_critic 2) or 12 of the discriminator:
+        # every skipped one halved the scale and was not counted by its optimizer.
+        scale = float(keras.ops.convert_to_numpy(loss_scale.scale))
+        assert 0 < scale <= 2.0**15
+    if policy == "mixed_float16":
+        halvings = round(np.log2(2.0**15 / float(keras.ops.convert_to_numpy(gan.loss_scales["generator"].scale))))
+        assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 12 - halvings
+
+
+@needs_support
+@pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
+def test_mixed_float16_checkpoint_restores_its_loss_scales(photos, policy, tmp_path):
+    gan = build_gan("cgan", SIZE, seed=3, **TINY)
+    gan.fit(*photos, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    checkpoints.save_model(gan, tmp_path / "mixed.keras")
+    # A resumed run sets its precision before loading (colorkit.experiment.start_run).
+    restored = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
+    assert sorted(restored.loss_scales) == ["discriminator", "generator"]
+    for a, b in zip(gan.variables + gan.optimizer.variables, restored.variables + restored.optimizer.variables,
+                    strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
