@@ -30,19 +30,13 @@ run: $(STAMP)
 		$(VENV)/bin/colorkit run params/dogs_cgan.yaml params/dogs_wgangp.yaml params/flowers_cgan.yaml \
 		params/flowers_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND))
 
-# Every backend runs even if one fails; the target fails if any did. JAX keeps compiled programs in
-# the checkout's .cache/ so that its subprocesses (notebook kernels, CLI runs) reuse them.
+# Every backend runs even if one fails; the target fails if any did (tests/run_backends.sh). JAX
+# keeps compiled programs in the checkout's .cache/ so that its subprocesses (notebook kernels, CLI
+# runs) reuse them.
 test: export JAX_COMPILATION_CACHE_DIR = $(CURDIR)/.cache/jax
 test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS = 0
 test: $(STAMP)
-	@failed=""; first=1; \
-	for b in $(BACKENDS); do \
-		echo "==== KERAS_BACKEND=$$b"; \
-		if [ $$first = 1 ]; then skip=0; else skip=1; fi; first=0; \
-		KERAS_BACKEND=$$b COLORKIT_SKIP_BACKEND_INDEPENDENT=$$skip $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) \
-			|| failed="$$failed $$b"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED on:$$failed"; exit 1; fi; echo "all backends passed"
+	@bash tests/run_backends.sh $(PY) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check colorkit tests benchmarks

@@ -76,7 +76,10 @@ def papermill(notebook, output, *args):
                           check=False)
 
 
+# Once: every backend runs both notebooks through `colorkit run` (tests/test_runner.py); this checks
+# that the plain papermill CLI needs nothing of ours.
 @pytest.mark.slow
+@pytest.mark.backend_independent
 def test_plain_papermill_cli_runs_both_notebooks(tmp_path):
     run = tmp_path / "outputs" / "smoke"
     run.mkdir(parents=True)
