@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 BACKENDS = ("jax", "tensorflow")
 
@@ -25,7 +24,7 @@ def measure(model, size, batch, steps, devices):
     # colorkit first, as in a user's code, so that its TensorFlow settings apply.
     import colorkit  # noqa: F401, I001
     import keras
-    import numpy as np
+    from step_time import median_step_seconds
 
     from colorkit import distribution
     from colorkit.gan import build_gan
@@ -37,28 +36,12 @@ def measure(model, size, batch, steps, devices):
             cpu = tf.config.list_physical_devices("CPU")[0]
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
 
-    class StepTimer(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.times.append(time.perf_counter() - self.start)
-
-    rng = np.random.default_rng(0)
-    l = rng.uniform(-1, 1, (batch * steps, size, size, 1)).astype("float32")
-    ab = rng.uniform(-0.5, 0.5, (batch * steps, size, size, 2)).astype("float32")
     rates = {}
     # One device first: under JAX, DataParallel stays set for the rest of the process.
     for name in ("none", "data_parallel"):
         with distribution.scope(name, batch) as adapt:
             gan = adapt(build_gan(model, size, base_filters=32, d_base_filters=32, seed=0))
-        timer = StepTimer()
-        timer.times = []
-        gan.fit(l[: batch * 2], ab[: batch * 2], batch_size=batch, epochs=1, shuffle=False, verbose=0,
-                callbacks=[timer])
-        timer.times = []
-        gan.fit(l, ab, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[timer])
-        rates[name] = batch / float(np.median(timer.times))
+        rates[name] = batch / median_step_seconds(gan, size, batch, steps, shuffle=False)
     return {"devices": len(keras.distribution.list_devices()), "images_per_s": rates}
 
 

@@ -21,11 +21,20 @@ def measure(model, size, batch, steps, upsampling, precision):
     # colorkit first, as in a user's code, so that its TensorFlow settings apply.
     import colorkit  # noqa: F401, I001
     import keras
-    import numpy as np
 
     from colorkit.gan import build_gan
 
     keras.mixed_precision.set_global_policy(precision)
+
+    gan = build_gan(model, size, upsampling=upsampling, seed=0)
+    return median_step_seconds(gan, size, batch, steps)
+
+
+def median_step_seconds(gan, size, batch, steps, **fit_options):
+    """Median seconds per step of `gan.fit` over `steps` batches of synthetic (L, ab), after a
+    two-batch `fit` that traces or compiles."""
+    import keras
+    import numpy as np
 
     class StepTimer(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
@@ -37,12 +46,12 @@ def measure(model, size, batch, steps, upsampling, precision):
     rng = np.random.default_rng(0)
     l = rng.uniform(-1, 1, (batch * steps, size, size, 1)).astype("float32")
     ab = rng.uniform(-0.5, 0.5, (batch * steps, size, size, 2)).astype("float32")
-    gan = build_gan(model, size, upsampling=upsampling, seed=0)
     timer = StepTimer()
     timer.times = []
-    gan.fit(l[: batch * 2], ab[: batch * 2], batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+    gan.fit(l[: batch * 2], ab[: batch * 2], batch_size=batch, epochs=1, verbose=0, callbacks=[timer],
+            **fit_options)
     timer.times = []
-    gan.fit(l, ab, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+    gan.fit(l, ab, batch_size=batch, epochs=1, verbose=0, callbacks=[timer], **fit_options)
     # Logs are only read back at the epoch's end, so each batch callback sees the step's own time
     # on TF and torch; under JAX's asynchronous dispatch the median is still the step rate.
     return float(np.median(timer.times))
