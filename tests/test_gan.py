@@ -80,3 +80,38 @@ def test_saved_gan_keeps_its_class_options_and_optimizers(tmp_path):
     assert isinstance(loaded.g_optimizer._learning_rate, ExponentialFloor) or schedule is not None
     assert loaded.g_optimizer.get_config()["beta_2"] == pytest.approx(0.9)
     assert isinstance(_gan("cgan"), CGAN) and isinstance(_gan("l1"), L1Regression)
+
+
+@pytest.mark.parametrize("model, options", [("cgan", {"generator_steps": 2}), ("wgangp", {"n_critic": 5})])
+def test_every_schedule_counts_training_steps(photos, model, options):
+    """After N steps both networks' rates are the schedule at N, however often each updates."""
+    l, ab = photos[0][:32], photos[1][:32]
+    for kind in ("exponential", "linear"):
+        gan = _gan(model, lr_schedule=kind, lr_decay_steps=4, total_steps=12, **options)
+        gan.fit(l, ab, batch_size=8, epochs=2, shuffle=False, verbose=0)  # 8 training steps
+        expected = 2e-4 * 0.1 ** (8 / 4) if kind == "exponential" else 2e-4 * (1 - (8 - 6) / 6)
+        for optimizer in (gan.g_optimizer, gan.d_optimizer):
+            assert float(keras.ops.convert_to_numpy(optimizer.learning_rate)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_weight_average_is_what_is_evaluated_and_saved(photos, tmp_path):
+    l, ab = photos[0][:32], photos[1][:32]
+    gan = _gan("cgan", ema_decay=0.5, lr=1e-3)
+    start = _values(gan.generator.trainable_variables)
+    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    live, averaged = _values(gan.generator.trainable_variables), _values(gan.inference_generator().trainable_variables)
+    assert _max_diff(averaged, live) > 0 and _max_diff(averaged, start) > 0
+    # The average of the last steps lies between the start and the live weights, closer to the latter.
+    assert sum(np.abs(a - w).sum() for a, w in zip(averaged, live)) < sum(np.abs(s - w).sum() for s, w in zip(start, live))
+    checkpoints.save_model(gan, tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras", safe_mode=True)
+    assert _max_diff(_values(loaded.inference_generator().trainable_variables), averaged) == 0.0
+    assert _gan("cgan").inference_generator() is not None and _gan("cgan").weight_average is None
+
+
+def test_hinge_loss_option(photos):
+    gan = _gan("cgan", adversarial_loss="hinge")
+    history = gan.fit(photos[0][:16], photos[1][:16], batch_size=8, epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"][0]) and gan.get_config()["adversarial_loss"] == "hinge"
+    with pytest.raises(ValueError, match="adversarial_loss must be one of"):
+        _gan("cgan", adversarial_loss="wasserstein")

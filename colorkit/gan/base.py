@@ -16,6 +16,7 @@ from keras import ops
 from colorkit import backends
 from colorkit.gan import metrics
 from colorkit.gan.loss_scale import DynamicLossScale
+from colorkit.gan.weight_average import WeightAverage
 
 QUALITY_METRICS = ("psnr", "acc_2", "acc_ab_2", "acc_5", "acc_ab_5")
 
@@ -48,12 +49,16 @@ class ColorizationGAN(keras.Model):
         discriminator: keras.Model or None. [L, ab] -> patch logits.
         l1_weight: float. Weight of the L1 term in the generator loss. Defaults to 100.
         generator_steps: int. Generator updates per discriminator update. Defaults to 1.
+        ema_decay: float. Decay of an exponential moving average of the generator's weights,
+            which `inference_generator()` (what is evaluated, shown and saved) uses; 0 keeps no
+            average. Defaults to 0.
         seed: int or None. Seed of the model's random numbers. Defaults to None.
     """
 
     loss_metrics = ("g_loss", "g_l1")
 
-    def __init__(self, generator, discriminator=None, l1_weight=100.0, generator_steps=1, seed=None, **kwargs):
+    def __init__(self, generator, discriminator=None, l1_weight=100.0, generator_steps=1, ema_decay=0.0, seed=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if generator_steps < 1:
             raise ValueError(f"generator_steps must be >= 1, got {generator_steps}")
@@ -61,7 +66,13 @@ class ColorizationGAN(keras.Model):
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.generator_steps = generator_steps
+        self.ema_decay = ema_decay
         self.seed = seed
+        self.weight_average = None
+        if ema_decay:
+            self.weight_average = WeightAverage([v.shape for v in generator.trainable_variables], ema_decay,
+                                                name="generator_average")
+            self.weight_average.reset(generator.trainable_variables)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_metrics + QUALITY_METRICS]
         # Mixed float16 (the layers' policy, saved with them): one dynamic loss scale per network,
@@ -143,8 +154,21 @@ class ColorizationGAN(keras.Model):
             )
             self.apply_gradients(self.g_optimizer, pullback(d_fake), self.generator)
         terms.update(g_terms)
+        if self.weight_average is not None:
+            self.weight_average.update(self.generator.trainable_variables, self.optimizer.iterations)
         self.optimizer.iterations.assign_add(1)
         return self.track(terms, l, ab, ops.stop_gradient(fake))
+
+    def inference_generator(self):
+        """The generator to evaluate, show and save: with `ema_decay`, a copy holding the averaged
+        weights (and the live batch-norm statistics); otherwise the generator itself."""
+        if self.weight_average is None:
+            return self.generator
+        averaged = {id(v): a for v, a in zip(self.generator.trainable_variables, self.weight_average.averages)}
+        copy = self.generator.__class__.from_config(self.generator.get_config())
+        for target, source in zip(copy.variables, self.generator.variables, strict=True):
+            target.assign(averaged.get(id(source), source))
+        return copy
 
     def test_batch(self, data):
         l, ab = _batch(data)
@@ -209,6 +233,7 @@ class ColorizationGAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "l1_weight": self.l1_weight,
             "generator_steps": self.generator_steps,
+            "ema_decay": self.ema_decay,
             "seed": self.seed,
         }
 

@@ -18,6 +18,17 @@ def generator_adversarial_loss(fake_logits):
     return bce_with_logits(fake_logits, 1.0)
 
 
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge loss of the discriminator: mean(relu(1 - D(real))) + mean(relu(1 + D(fake)))
+    (Lim & Ye 2017; Miyato et al. 2018, https://arxiv.org/abs/1802.05957)."""
+    return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+
+
+def hinge_generator_loss(fake_logits):
+    """The generator's side of the hinge loss: -mean(D(G(x)))."""
+    return -ops.mean(fake_logits)
+
+
 def l1_loss(ab_true, ab_pred):
     return ops.mean(ops.abs(ab_true - ab_pred))
 
@@ -25,10 +36,6 @@ def l1_loss(ab_true, ab_pred):
 def critic_scores(critic_logits):
     """One Wasserstein critic value per sample: the mean over its patch map."""
     return ops.mean(critic_logits, axis=(1, 2, 3))
-
-
-def wasserstein_critic_loss(real_scores, fake_scores):
-    return ops.mean(fake_scores) - ops.mean(real_scores)
 
 
 def gradient_penalty(gradients, epsilon=1e-12):
