@@ -9,3 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
+
+from colorkit.registration import register_when_keras_is_imported  # noqa: E402
+
+register_when_keras_is_imported()

@@ -14,6 +14,7 @@ import numpy as np
 
 from colorkit.checkpoints import Checkpoint
 from colorkit.color import network_to_rgb
+from colorkit.metrics import colour_metrics
 
 HISTORY = "history.csv"
 SAMPLES = "samples"
@@ -96,7 +97,8 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         path = self.dir / f"epoch_{epoch + 1:03d}.png"
-        sample_grid(self.l, self.ab, predict_ab(self.model.generator, self.l), path, title=f"epoch {epoch + 1}")
+        generator = self.model.inference_generator()
+        sample_grid(self.l, self.ab, predict_ab(generator, self.l), path, title=f"epoch {epoch + 1}")
         if self.show:
             from IPython.display import Image, display
 
@@ -104,6 +106,41 @@ class SampleGrid(keras.callbacks.Callback):
                 self._display = display(Image(filename=str(path)), display_id=True)
             else:
                 self._display.update(Image(filename=str(path)))
+
+
+class ValidationColour(keras.callbacks.Callback):
+    """Add `val_dcf`, `val_ab_hist_dist` and `val_colour_score` (see `colorkit.metrics.colour_score`)
+    of the generator that would be saved to each epoch's logs, before they are written or compared.
+
+    Args:
+        lab: array (N, S, S, 3). Network-scaled Lab validation images (a fixed subset is measured).
+        max_images: int. Images measured at most, the first ones. Defaults to 256.
+    """
+
+    def __init__(self, lab, max_images=256):
+        super().__init__()
+        self.lab = lab[:max_images]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            measured = colour_metrics(self.model.inference_generator(), self.lab)
+            logs.update({f"val_{k}": measured[k] for k in ("dcf", "ab_hist_dist", "colour_score")})
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training after `seconds` of this `fit` (the epoch under way ends early, and is
+    validated and checkpointed as any other), for recipes compared at equal training time."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self._start >= self.seconds:
+            self.model.stop_training = True
 
 
 class EpochSeconds(keras.callbacks.Callback):
@@ -148,17 +185,37 @@ def trim_history(history_csv, first_epoch):
             f.truncate()
 
 
-def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1):
-    """Timing, history.csv, checkpoints, sample grids and TensorBoard for a run folder.
+# Validation metrics a run may choose its best checkpoint by, and whether higher is better.
+BEST_METRICS = {"val_psnr": "max", "val_colour_score": "max", "val_dcf": "min", "val_ab_hist_dist": "min",
+                "val_g_l1": "min"}
 
-    The CSV row is written before the checkpoint, so that a kill between the two leaves a row
-    to trim (see `HistoryCSV`) rather than a missing one.
+
+def best_metric(name, model):
+    """The metric that chooses the best checkpoint: `auto` is val_psnr for `l1` (no colour to trade)
+    and val_colour_score for the GANs, whose best-PSNR epochs are the grayest."""
+    if name == "auto":
+        return "val_psnr" if model == "l1" else "val_colour_score"
+    if name not in BEST_METRICS:
+        raise ValueError(f"best_metric must be auto or one of {', '.join(BEST_METRICS)}, got {name!r}")
+    return name
+
+
+def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None, monitor="val_psnr",
+                       max_seconds=0.0):
+    """Timing, validation colour metrics, history.csv, checkpoints, sample grids and TensorBoard.
+
+    The colour metrics come first, so that the CSV and the checkpoint see them. The CSV row is
+    written before the checkpoint, so that a kill between the two leaves a row to trim (see
+    `HistoryCSV`) rather than a missing one.
     """
     run_dir = Path(run_dir)
+    colour = [ValidationColour(val_lab)] if val_lab is not None and len(val_lab) else []
     return [
+        *([TimeBudget(max_seconds)] if max_seconds else []),
         EpochSeconds(),
+        *colour,
         HistoryCSV(run_dir / HISTORY),
-        Checkpoint(run_dir),
+        Checkpoint(run_dir, monitor, BEST_METRICS.get(monitor, "max")),
         SampleGrid(run_dir, val_l, val_ab, every=every, show=show),
         keras.callbacks.TensorBoard(str(run_dir / LOGS), write_graph=False),
     ]

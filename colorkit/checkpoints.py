@@ -72,7 +72,7 @@ class Checkpoint(keras.callbacks.Callback):
         if value is not None and self._improved(float(value)):
             self.best = float(value)
             best_epoch = epoch + 1
-            save_model(self.model.generator, self.dir / BEST_GENERATOR)
+            save_model(self.model.inference_generator(), self.dir / BEST_GENERATOR)
         save_model(self.model, self.dir / LAST)
         progress = read_progress(self.dir.parent)
         progress.update(epoch=epoch + 1, monitor=self.monitor, best=self.best)

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from colorkit import backends, callbacks, checkpoints, datasets, distribution, params
+from colorkit import backends, callbacks, checkpoints, datasets, distribution, params, presets
 from colorkit.gan import build_gan
 from colorkit.pipeline import ColorBatches, open_cache, prepare
 
@@ -104,8 +104,10 @@ class Data:
     summary: dict
 
     def pick(self, split, count, seed=0):
-        """(L, ab) of `count` images of a split chosen with a fixed seed (train if the split is empty)."""
-        lab = self.arrays[split] if len(self.arrays[split]) else self.arrays["train"]
+        """(L, ab) of `count` images of a split chosen with a fixed seed."""
+        lab = self.arrays[split]
+        if not len(lab):
+            raise ValueError(f"the {split} split of {self.summary['dataset']} is empty")
         rows = np.sort(np.random.default_rng(seed).choice(len(lab), min(count, len(lab)), replace=False))
         lab = np.asarray(lab[rows], np.float32)
         return lab[..., :1], lab[..., 1:]
@@ -138,16 +140,24 @@ def load_data(config):
 
 
 def build_model(config, steps_per_epoch):
-    """The compiled GAN of `config` (initial weights from `seed`)."""
+    """The compiled GAN of `config`: initial weights from `seed`, the generator's from `init_from`
+    (a pretrained preset or a .keras file) when given."""
     keras.utils.set_random_seed(config["seed"])
-    return build_gan(
+    gan = build_gan(
         config["model"], config["image_size"], preset=config["preset"], base_filters=config["base_filters"],
-        depth=config["depth"] or None, upsampling=config["upsampling"], d_base_filters=config["d_base_filters"],
-        d_layers=config["d_layers"], l1_weight=config["l1_weight"], lr=config["lr"], beta1=config["beta1"],
-        d_lr_ratio=config["d_lr_ratio"], lr_schedule=config["lr_schedule"],
-        lr_decay_steps=config["lr_decay_steps"], total_steps=config["epochs"] * steps_per_epoch,
-        generator_steps=config["generator_steps"], n_critic=config["n_critic"], gp_weight=config["gp_weight"],
-        seed=config["seed"])
+        depth=config["depth"] or None, max_filters=config["max_filters"], dropout=config["dropout"],
+        upsampling=config["upsampling"], d_base_filters=config["d_base_filters"], d_layers=config["d_layers"],
+        l1_weight=config["l1_weight"], lr=config["lr"], beta1=config["beta1"], d_lr_ratio=config["d_lr_ratio"],
+        lr_schedule=config["lr_schedule"], lr_decay_steps=config["lr_decay_steps"],
+        total_steps=config["epochs"] * steps_per_epoch, generator_steps=config["generator_steps"],
+        n_critic=config["n_critic"], gp_weight=config["gp_weight"], adversarial_loss=config["adversarial_loss"],
+        ema_decay=config["ema_decay"], seed=config["seed"])
+    if config["init_from"]:
+        presets.copy_generator_weights(presets.load_generator(config["init_from"]), gan.generator)
+        if gan.weight_average is not None:
+            gan.weight_average.reset(gan.generator.trainable_variables)
+        print(f"generator weights from {config['init_from']}")
+    return gan
 
 
 def build_or_restore(run, data):
@@ -175,13 +185,18 @@ def fit(gan, data, run, initial_epoch=0, show=True):
     if initial_epoch >= config["epochs"]:
         print(f"already trained for {initial_epoch} epochs (epochs = {config['epochs']})")
         return None
-    val_l, val_ab = data.pick("val", config["grid_images"], seed=config["seed"])
+    grid_split = "val" if len(data.arrays["val"]) else "train"
+    if grid_split == "train":
+        print("no validation split: the sample grids show training images, and the last epoch is saved as best")
+    val_l, val_ab = data.pick(grid_split, config["grid_images"], seed=config["seed"])
     data.train.set_epoch(initial_epoch)
+    monitor = callbacks.best_metric(config["best_metric"], config["model"])
+    standard = callbacks.standard_callbacks(run.dir, val_l, val_ab, show, val_lab=data.arrays["val"], monitor=monitor,
+                                            max_seconds=config["max_train_seconds"])
     # shuffle=False: ColorBatches orders each epoch itself, from (seed, epoch), so a resumed
     # run sees the batches an uninterrupted one would.
     return gan.fit(data.train, validation_data=data.val, epochs=config["epochs"], initial_epoch=initial_epoch,
-                   shuffle=False, verbose=1,
-                   callbacks=[data.train.epoch_callback(), *callbacks.standard_callbacks(run.dir, val_l, val_ab, show)])
+                   shuffle=False, verbose=1, callbacks=[data.train.epoch_callback(), *standard])
 
 
 def train_seconds(run):
@@ -196,10 +211,11 @@ def train_seconds(run):
 
 def finish_training(gan, data, run):
     """Save the final generator as generator.keras; write and return train.json (validation metrics)."""
-    checkpoints.save_model(gan.generator, run.dir / GENERATOR_FILE)
+    checkpoints.save_model(gan.inference_generator(), run.dir / GENERATOR_FILE)
     val = gan.evaluate(data.val, return_dict=True, verbose=0) if data.val is not None else {}
     summary = {"run_name": run.config["run_name"], **environment(),
                "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "train_seconds": train_seconds(run),
+               "steps": int(keras.ops.convert_to_numpy(gan.optimizer.iterations)),
                "val": {key: float(value) for key, value in val.items()}}
     checkpoints.write_json(summary, run.dir / TRAIN_FILE)
     return summary
@@ -270,6 +286,7 @@ def write_metrics(run, result, checkpoint=None):
     data = {"run_name": config["run_name"], **environment(), "dataset": config["dataset"],
             "split": config["split"] or datasets.SPLIT_POLICIES[config["dataset"]][0], "model": config["model"], "image_size": config["image_size"],
             "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "seconds": train_s + evaluate_s,
-            "train_seconds": train_s, "evaluate_seconds": evaluate_s, "checkpoint": checkpoint, **result}
+            "train_seconds": train_s, "evaluate_seconds": evaluate_s, "checkpoint": checkpoint,
+            "best_metric": (checkpoint or {}).get("monitor"), **result}
     checkpoints.write_json(data, run.dir / METRICS_FILE)
     return data

@@ -23,6 +23,8 @@ Every measure compares the image a user sees (the input L plus the predicted ab,
   2-D ab histograms of every pixel of the colorized and of the original set, with bins of
   :data:`AB_BIN` Lab units over [-110, 110] (Zhang et al.'s grid), which says whether the
   model uses the dataset's palette whatever the per-pixel error.
+- ``de2000``: mean CIEDE2000 colour difference per pixel (Sharma et al. 2005), in Lab units; about
+  2.3 is a just-noticeable difference.
 - ``fid``: Frechet Inception Distance (Heusel et al. 2017), only when the Inception-v3 weights
   are in the Keras cache (this code never downloads them); otherwise the key is absent.
 """
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from skimage.color import deltaE_ciede2000
 from skimage.metrics import structural_similarity
 
 from colorkit.color import AB_SCALE, L_MAX, network_to_rgb, rgb_to_lab
@@ -47,7 +50,7 @@ ACCURACY_TOLERANCES = {"2": 0.02, "5": 0.05}
 # Channel ranges of the original project's accuracy: L 0..100, a and b -110..110.
 _LAB_RANGES = np.array([L_MAX, 2 * AB_SCALE, 2 * AB_SCALE])
 METRIC_KEYS = ("psnr", "ssim", "mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc",
-               "cf_pred", "cf_true", "dcf", "ab_hist_dist")
+               "cf_pred", "cf_true", "dcf", "ab_hist_dist", "de2000")
 INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 _INCEPTION_SIZE = 299
 
@@ -191,7 +194,7 @@ class MetricAccumulator:
     def __init__(self, features=None):
         self.features = features
         self.per_image = {"psnr": [], "ssim": [], "cf_pred": [], "cf_true": []}
-        self.pixel_sums = dict.fromkeys(("mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc"), 0.0)
+        self.pixel_sums = dict.fromkeys(("mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc", "de2000"), 0.0)
         self.pixels = 0
         self.hist_true = np.zeros((len(AB_EDGES) - 1,) * 2)
         self.hist_pred = np.zeros_like(self.hist_true)
@@ -212,6 +215,7 @@ class MetricAccumulator:
         sums = self.pixel_sums
         sums["mae_ab"] += mae_ab(lab_true, lab_pred) * count
         sums["auc"] += ab_auc(lab_true, lab_pred) * count
+        sums["de2000"] += float(np.mean(deltaE_ciede2000(lab_true, lab_pred))) * count
         for name, tolerance in ACCURACY_TOLERANCES.items():
             sums[f"acc_{name}"] += pixel_accuracy(lab_true, lab_pred, tolerance) * count
             sums[f"acc_ab_{name}"] += pixel_accuracy(lab_true, lab_pred, tolerance, ab_only=True) * count
@@ -250,6 +254,40 @@ def image_metrics(rgb_true_batch, rgb_pred_batch, fid=False):
     acc = MetricAccumulator(_fid_features(fid))
     acc.update(rgb_true_batch, rgb_pred_batch)
     return acc.result()
+
+
+# What one dB of PSNR is worth in the colour score: a colourfulness gap of 20 (grayscale is about 60
+# below the photos here) or 0.1 bit of ab-histogram distance.
+DCF_PER_DB = 20.0
+HIST_DIST_PER_DB = 0.1
+
+
+def colour_score(psnr_db, dcf, ab_hist_dist):
+    """PSNR less the colour that is missing or off-palette, in dB: what `best_metric: val_colour_score`
+    maximises. PSNR alone prefers gray, L1-like colorizations; dcf alone prefers any loud colour."""
+    return psnr_db - dcf / DCF_PER_DB - ab_hist_dist / HIST_DIST_PER_DB
+
+
+def colour_metrics(generator, lab_images, batch_size=32):
+    """``psnr``, ``dcf``, ``ab_hist_dist`` and ``colour_score`` of a generator on network-scaled Lab
+    images: the cheap part of :func:`evaluate_generator`, for choosing checkpoints every epoch."""
+    psnrs, cf_pred, cf_true = [], [], []
+    hist_true = np.zeros((len(AB_EDGES) - 1,) * 2)
+    hist_pred = np.zeros_like(hist_true)
+    for start in range(0, len(lab_images), batch_size):
+        lab = np.asarray(lab_images[start : start + batch_size], dtype=np.float32)
+        ab_pred = np.asarray(generator.predict_on_batch(lab[..., :1]), dtype=np.float32)
+        rgb_true, rgb_pred = network_to_rgb(lab[..., :1], lab[..., 1:]), network_to_rgb(lab[..., :1], ab_pred)
+        for true, pred in zip(rgb_true, rgb_pred):
+            psnrs.append(psnr(true, pred))
+            cf_pred.append(colourfulness(pred))
+            cf_true.append(colourfulness(true))
+        hist_true += ab_histogram(rgb_to_lab(rgb_true)[..., 1:])
+        hist_pred += ab_histogram(rgb_to_lab(rgb_pred)[..., 1:])
+    out = {"psnr": float(np.mean(psnrs)), "dcf": abs(float(np.mean(cf_pred)) - float(np.mean(cf_true))),
+           "ab_hist_dist": js_divergence(hist_pred, hist_true)}
+    out["colour_score"] = colour_score(out["psnr"], out["dcf"], out["ab_hist_dist"])
+    return out
 
 
 def gray_image(l_norm):

@@ -22,13 +22,15 @@ NOTEBOOKS = ("train", "evaluate")
 PARAMS_FILE = "params.yaml"
 # Keys a resumed run may change: they do not alter what its checkpoint was trained on.
 FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "download", "grid_images",
-                  "max_test_images", "test_grids", "distribution")
+                  "max_test_images", "test_grids", "distribution", "max_train_seconds")
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.
-POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "d_base_filters", "d_layers",
+POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "max_filters", "d_base_filters", "d_layers",
             "generator_steps", "n_critic", "lr_decay_steps", "grid_images")
 NON_NEGATIVE = ("max_train_images", "max_test_images", "depth", "test_grids", "seed", "lr", "l1_weight",
-                "gp_weight", "d_lr_ratio", "beta1")
+                "gp_weight", "d_lr_ratio", "beta1", "dropout", "ema_decay", "max_train_seconds")
+# Keys that are fractions: below 1.
+BELOW_ONE = ("dropout", "ema_decay", "beta1")
 _CHOICES = re.compile(r"^\s*([\w.]+(?:\s*\|\s*[\w.]+)+)")
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -95,6 +97,8 @@ def _check_value(key, value, spec, source):
         raise ParamsError(f"{source}: {key!r} must be >= 1, got {value!r}")
     if key in NON_NEGATIVE and value < 0:
         raise ParamsError(f"{source}: {key!r} must be >= 0, got {value!r}")
+    if key in BELOW_ONE and value >= 1:
+        raise ParamsError(f"{source}: {key!r} must be below 1, got {value!r}")
 
 
 def _unknown(key, source, known):
@@ -132,6 +136,13 @@ def check_values(values, source, *, keys=None, check_data=True):
         problem = distribution.check(typed["distribution"], keras_backend())
         if problem:
             raise ParamsError(f"{source}: {problem}")
+    if typed.get("init_from"):
+        from colorkit import presets
+
+        try:
+            presets.resolve(typed["init_from"])
+        except FileNotFoundError as err:
+            raise ParamsError(f"{source}: 'init_from': {err}") from err
     if "dataset" in typed:
         _check_split(typed, source)
         if check_data:

@@ -121,3 +121,19 @@ def test_loss_curves_leave_out_panels_without_data(tmp_path):
     long = callbacks.history_long(path)
     assert set(long["split"]) == {"train", "val"} and long["epoch"].min() == 1
     assert "seconds" not in set().union(*(names for _, names in callbacks.PANELS))
+
+
+def test_best_metric_auto_and_direction():
+    assert callbacks.best_metric("auto", "l1") == "val_psnr"
+    assert callbacks.best_metric("auto", "cgan") == callbacks.best_metric("auto", "wgangp") == "val_colour_score"
+    assert callbacks.BEST_METRICS["val_dcf"] == "min" and callbacks.BEST_METRICS["val_colour_score"] == "max"
+    with pytest.raises(ValueError, match="best_metric must be"):
+        callbacks.best_metric("val_fid", "cgan")
+
+
+def test_colour_score_prefers_faithful_colour_to_gray():
+    from colorkit.metrics import colour_score
+
+    # Same PSNR: the one with the photos' colourfulness and palette scores higher.
+    assert colour_score(20.0, 5.0, 0.1) > colour_score(20.0, 60.0, 0.8)
+    assert colour_score(20.0, 0.0, 0.0) == 20.0

@@ -470,3 +470,24 @@ def test_real_dogs_gray_photos_are_the_only_colourless_ones():
             assert str(err).startswith("no colour")
             skipped.add(Path(e.path).stem)
     assert skipped == {"n02085936_37", "n02085936_5404", "n02085936_8248"}
+
+
+def test_folder_subfolders_policy_keeps_the_shipped_split(tmp_path):
+    from colorkit.datasets import folder
+
+    for part, count in (("train", 40), ("test", 3)):
+        (tmp_path / part).mkdir()
+        for i in range(count):
+            (tmp_path / part / f"{i:02d}.jpg").write_bytes(b"x")
+    splits = folder.load_splits(tmp_path, "subfolders", seed=0)
+    assert splits.counts() == {"train": 38, "val": 2, "test": 3}  # 5 % of train/ for validation
+    assert all("/train/" in e.path for e in splits.train + splits.val)
+    assert {e.path for e in splits.val} == {e.path for e in folder.load_splits(tmp_path, "subfolders", seed=0).val}
+    (tmp_path / "val").mkdir()
+    (tmp_path / "val" / "v.jpg").write_bytes(b"x")
+    assert folder.load_splits(tmp_path, "subfolders").counts() == {"train": 40, "val": 1, "test": 3}
+    import shutil
+
+    shutil.rmtree(tmp_path / "test")
+    with pytest.raises(DatasetNotFound, match="test/"):
+        folder.load_splits(tmp_path, "subfolders")

@@ -66,11 +66,13 @@ def test_every_params_file_validates(path, monkeypatch):
     keys = yaml.safe_load(path.read_text())
     assert set(keys) <= set(params.schema()), f"{path.name}: keys the notebooks do not declare"
     assert keys["run_name"] == path.stem or path.stem == "smoke"
-    real = keys.get("dataset") in ("flowers102", "stanford_dogs")
+    real = keys.get("dataset") in ("flowers102", "stanford_dogs", "folder")
     if real and not SHARED.is_dir():
         pytest.skip(f"shared datasets not at {SHARED}")
     monkeypatch.setenv("COLORKIT_DATA", str(SHARED))
-    config = load_params(path)
+    # The folder recipes are the 120-breed dog crops, whose folder the command line gives.
+    crops = {"data_dir": str(SHARED / "stanford_dogs_crops")} if keys.get("dataset") == "folder" else {}
+    config = load_params(path, crops)
     assert set(config) == set(params.schema())
     assert {k: config[k] for k in keys} == {k: params.check_values({k: v}, "x")[k] for k, v in keys.items()}
 

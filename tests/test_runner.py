@@ -175,6 +175,8 @@ def test_run_folder_contract(smoke_outputs):
     assert set(metrics.METRIC_KEYS) <= set(report["test"])
     assert set(metrics.METRIC_KEYS) <= set(report["baselines"]["grayscale"])
     assert report["checkpoint"]["file"] == "checkpoints/best_generator.keras"
+    # A GAN's best checkpoint is chosen by the colour-aware score, and metrics.json says so.
+    assert report["best_metric"] == report["checkpoint"]["monitor"] == "val_colour_score"
     assert json.loads((run / "train.json").read_text())["epochs"] == 3
     index = (outputs / "index.md").read_text()
     assert f"| smoke | done | sample | cgan | {BACKEND} | 3/3 |" in index

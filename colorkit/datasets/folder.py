@@ -12,6 +12,9 @@ Split policies:
   to test (at least one each once there are 3 photos), the rest to train.
 - ``all_train``: every photo trains (e.g. fine-tuning on a personal collection).
 - ``all_test``: every photo is test (evaluating a trained model on a folder).
+- ``subfolders``: the folder's own ``train/``, ``val/`` and ``test/`` subfolders (a dataset that
+  comes split, such as the Stanford Dogs box crops); without ``val/``, a seeded 5 % of ``train/``
+  is held out for validation.
 """
 
 import os
@@ -23,7 +26,9 @@ from colorkit.datasets.archives import DatasetNotFound
 from colorkit.datasets.base import Example, Splits
 
 NAME = "folder"
-POLICIES = ("random_80_10_10", "all_train", "all_test")
+POLICIES = ("random_80_10_10", "all_train", "all_test", "subfolders")
+SUBFOLDERS = ("train", "val", "test")
+SUBFOLDER_VAL_FRACTION = 0.05
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 HELD_OUT_FRACTION = 0.1
 
@@ -65,6 +70,19 @@ def split_paths(paths, seed=0, fraction=HELD_OUT_FRACTION):
     return train, [paths[i] for i in sorted(val_idx)], [paths[i] for i in sorted(test_idx)]
 
 
+def _subfolder_paths(root, paths, seed):
+    by_part = {name: [p for p in paths if p.startswith(f"{name}/")] for name in SUBFOLDERS}
+    if not by_part["train"] or not by_part["test"]:
+        raise DatasetNotFound(f"split 'subfolders' needs photos in {root}/train/ and {root}/test/ "
+                              f"(found {len(by_part['train'])} and {len(by_part['test'])}); val/ is optional")
+    if by_part["val"]:
+        return by_part["train"], by_part["val"], by_part["test"]
+    held = set(np.random.default_rng(seed).permutation(len(by_part["train"]))
+               [: max(1, round(len(by_part["train"]) * SUBFOLDER_VAL_FRACTION))].tolist())
+    train = [p for i, p in enumerate(by_part["train"]) if i not in held]
+    return train, [p for i, p in enumerate(by_part["train"]) if i in held], by_part["test"]
+
+
 def load_splits(root, split=POLICIES[0], *, seed=0):
     """Train / val / test Examples (no boxes) of the photos below ``root``.
 
@@ -76,7 +94,9 @@ def load_splits(root, split=POLICIES[0], *, seed=0):
         raise ValueError(f"unknown {NAME} split {split!r}; valid: {', '.join(POLICIES)}")
     root = require_folder(root)
     paths = list_images(root)
-    if split == "all_train":
+    if split == "subfolders":
+        parts = _subfolder_paths(root, paths, seed)
+    elif split == "all_train":
         parts = (paths, [], [])
     elif split == "all_test":
         parts = ([], [], paths)

@@ -1,0 +1,46 @@
+"""Register colorkit's Keras classes as soon as Keras is imported, without importing it ourselves.
+
+`keras.saving.load_model("outputs/run/generator.keras")` needs colorkit's layers and models
+registered (keras-hub registers its own on import). Importing Keras takes seconds, which
+`import colorkit` and `colorkit --help` should not pay: if Keras is already imported, colorkit's
+model modules are imported now; otherwise a one-shot import hook imports them right after Keras.
+"""
+
+import importlib.abc
+import importlib.util
+import sys
+
+MODULES = ("colorkit.models", "colorkit.gan")
+
+
+def register():
+    for name in MODULES:
+        importlib.import_module(name)
+
+
+class _AfterKeras(importlib.abc.MetaPathFinder):
+    """Finds `keras` as usual and registers colorkit's classes once its module has run."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)  # one shot; the real finders now locate keras
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            exec_module(module)
+            sys.modules["keras"] = module
+            register()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+def register_when_keras_is_imported():
+    if "keras" in sys.modules:
+        register()
+    elif not any(isinstance(finder, _AfterKeras) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _AfterKeras())
