@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BACKENDS := tensorflow jax torch
 PYTEST_ARGS ?=
 
-.PHONY: install demo run test lint bench clean
+.PHONY: install demo run test lint bench quality clean
 
 $(STAMP): pyproject.toml constraints-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# Colour quality of the recipes at one training budget on the shared Flowers-102 and dog crops.
+quality: $(STAMP)
+	$(PY) benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -40,13 +40,6 @@ def load_generator(model_path):
     return getattr(model, "generator", model)
 
 
-def newest_generator(outputs_dir="outputs"):
-    """The most recently written ``<outputs_dir>/*/generator.keras``, or None when there is none."""
-    found = sorted(Path(outputs_dir).expanduser().glob(f"*/{GENERATOR_FILE}"),
-                   key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
-
-
 def lightness(rgb_or_gray):
     """Lab L (0..100, float32, ``(H, W)``) of an 8-bit RGB ``(H, W, 3)`` or gray ``(H, W[, 1])`` image."""
     img = np.asarray(rgb_or_gray)
@@ -79,30 +72,35 @@ def _size_multiple(generator):
     return int(np.prod([stride for _, stride in widths]))
 
 
+def render_shape(height, width, size, multiple):
+    """(h, w) the network runs at for a photo: its aspect ratio kept, the short side near `size`
+    (training saw centre squares of `size`), each side a multiple of the U-Net's stride."""
+    scale = size / min(height, width)
+    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
+
+
 def predict_ab(generator, l, size):
-    """Lab ab ``(H, W, 2)`` for a photo's L ``(H, W)``, predicted at ``size`` and resized back."""
+    """Lab ab ``(H, W, 2)`` for a photo's L ``(H, W)``, predicted at an aspect-preserving size whose
+    short side is about ``size``, and resized back."""
     import keras
 
     height, width = l.shape
-    shrink = size < max(height, width)
-    small = cv2.resize(l, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    multiple = _size_multiple(generator)
+    if size % multiple:
+        raise ValueError(f"render_size must be a multiple of {multiple} for this generator "
+                         f"(trained at {_input_size(generator)} px), got {size}")
+    rows, cols = render_shape(height, width, size, multiple)
+    shrink = rows * cols < height * width
+    small = cv2.resize(l, (cols, rows), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
     x = normalize_l(np.clip(small, 0.0, L_MAX))[None, ..., None]
-    trained = _input_size(generator)
-    if size == trained:
+    # The U-Net is fully convolutional: the same weights run at any multiple of its stride once
+    # the input-shape check is relaxed for this call.
+    spec = generator.input_spec
+    generator.input_spec = keras.InputSpec(shape=(None, None, None, 1))
+    try:
         ab = generator.predict_on_batch(x)
-    else:
-        multiple = _size_multiple(generator)
-        if size % multiple:
-            raise ValueError(f"render_size must be a multiple of {multiple} for this generator "
-                             f"(trained at {trained} px), got {size}")
-        # The U-Net is fully convolutional: the same weights run at another size once the
-        # input-shape check is relaxed for this call.
-        spec = generator.input_spec
-        generator.input_spec = keras.InputSpec(shape=(None, None, None, 1))
-        try:
-            ab = generator.predict_on_batch(x)
-        finally:
-            generator.input_spec = spec
+    finally:
+        generator.input_spec = spec
     ab = denormalize_ab(np.asarray(ab)[0])
     return cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
 
@@ -110,15 +108,16 @@ def predict_ab(generator, l, size):
 def colorize(generator, rgb_or_gray, render_size=None):
     """Colorize one photo at its full resolution and aspect ratio.
 
-    A colour photo is reduced to its lightness first. The whole photo (not a crop) is resized
-    to a square of the generator's training size (or ``render_size``), the predicted ab is
-    upsampled back with bicubic interpolation and joined with the photo's own L.
+    A colour photo is reduced to its lightness first. The whole photo (not a crop) is resized,
+    keeping its aspect ratio, so that its short side is the generator's training size (or
+    ``render_size``); the predicted ab is upsampled back with bicubic interpolation and joined
+    with the photo's own L.
 
     Args:
         generator: keras.Model. Network-scaled L ``(B, S, S, 1)`` -> ab ``(B, S, S, 2)``.
         rgb_or_gray: uint8 array ``(H, W, 3)`` RGB or ``(H, W)`` / ``(H, W, 1)`` gray.
-        render_size: int or None. Side the network runs at; None is its training size. Other
-            sizes must be multiples of the U-Net's downsampling. Defaults to None.
+        render_size: int or None. Short side the network runs at; None is its training size.
+            Sizes must be multiples of the U-Net's downsampling. Defaults to None.
 
     Returns:
         uint8 RGB ``(H, W, 3)``.
@@ -149,14 +148,15 @@ def _collect(inputs):
     return found
 
 
-def colorize_files(model_path, inputs, out_dir, render_size=None, progress=True):
+def colorize_files(model, inputs, out_dir, render_size=None, progress=True):
     """Colorize image files and folders (searched recursively) into ``<out_dir>/<name>.png``.
 
     Files from a folder keep their sub-folder path under ``out_dir``; a name already used
     gets ``-1``, ``-2`` ... Files that cannot be decoded are skipped with a reason.
 
     Args:
-        model_path: str or Path. A saved generator (``.keras``).
+        model: str or Path. A preset name (``colorkit.presets.names()``) or a saved generator
+            (``.keras``).
         inputs: list of str or Path. Image files and folders.
         out_dir: str or Path. Where the PNGs go (created).
         render_size: int or None. See :func:`colorize`. Defaults to None.
@@ -171,7 +171,9 @@ def colorize_files(model_path, inputs, out_dir, render_size=None, progress=True)
     files = _collect(inputs)
     if not files:
         raise FileNotFoundError(f"no images found in {', '.join(map(str, inputs))}")
-    generator = load_generator(model_path)
+    from colorkit import presets
+
+    generator = presets.load_generator(model)
     out_dir = Path(out_dir).expanduser()
     written, skipped, used = [], [], set()
     for source, name in tqdm(files, desc="colorize", unit="img", file=sys.stderr, disable=not progress):
@@ -228,10 +230,18 @@ def before_after_figure(written, max_rows=6, width=3.5):
 
 
 def run_colorize(args):
+    from colorkit import presets
     from colorkit.evaluate import USAGE_ERROR
 
+    inputs = list(args.inputs)
+    # `colorkit colorize MODEL.keras INPUT...`, as before presets, still works.
+    model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith(".keras") else None)
+    if model and args.preset:
+        print("colorkit colorize: error: give a model or --preset, not both", file=sys.stderr)
+        return USAGE_ERROR
     try:
-        summary = colorize_files(args.model, args.inputs, args.out, args.render_size, progress=not args.quiet)
+        summary = colorize_files(model or args.preset or presets.DEFAULT, inputs, args.out, args.render_size,
+                                 progress=not args.quiet)
     except (FileNotFoundError, ValueError) as err:
         print(f"colorkit colorize: error: {err}", file=sys.stderr)
         return USAGE_ERROR
@@ -244,15 +254,19 @@ def run_colorize(args):
 
 
 def add_colorize(subparsers):
+    from colorkit.presets import DEFAULT
+
     parser = subparsers.add_parser(
-        "colorize", help="colorize photos at full resolution with a saved generator",
+        "colorize", help="colorize photos at full resolution with a pretrained preset or a saved generator",
         description="Colorize image files and folders (searched recursively; colour photos are "
-                    "reduced to gray first) into OUT/<name>.png at each photo's own size. The last "
-                    "stdout line is a JSON summary.")
-    parser.add_argument("model", help="generator saved as .keras")
+                    "reduced to gray first) into OUT/<name>.png at each photo's own size, with the "
+                    f"'{DEFAULT}' preset unless --preset or --model says otherwise (a first INPUT ending in "
+                    ".keras is taken as the model). The last stdout line is a JSON summary.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--model", default=None, help="generator saved as .keras (a training run's)")
+    parser.add_argument("--preset", default=None, help="pretrained preset name (colorkit.presets.names())")
     parser.add_argument("--render-size", type=int, default=None,
-                        help="side the network runs at (default: its training size)")
+                        help="short side the network runs at (default: its training size)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_colorize)

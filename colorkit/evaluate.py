@@ -45,13 +45,15 @@ def decode_examples(examples, size, progress=True):
     return lab[:count], skipped
 
 
-def evaluate_folder(model_path, images_dir, size, batch_size=16, progress=True):
+def evaluate_folder(model_path, images_dir, size=None, batch_size=16, progress=True):
     """Metrics of a saved generator and of the grayscale baseline on a folder of photos.
 
     Args:
-        model_path: str or Path. A generator saved as ``.keras`` (a whole GAN also works).
+        model_path: str or Path. A preset name, or a generator saved as ``.keras`` (a whole GAN
+            also works).
         images_dir: str or Path. Colour photos, searched recursively.
-        size: int. The generator's training size; photos are cropped and resized to it.
+        size: int or None. The generator's training size (None: read from it); photos are
+            cropped and resized to it.
         batch_size: int. Defaults to 16.
         progress: bool. A decoding progress bar on stderr. Defaults to True.
 
@@ -62,12 +64,13 @@ def evaluate_folder(model_path, images_dir, size, batch_size=16, progress=True):
         FileNotFoundError: no model file. ValueError: wrong size, or no usable photo.
         colorkit.datasets.DatasetNotFound: missing or empty folder.
     """
-    from colorkit.colorize import load_generator
     from colorkit.metrics import evaluate_generator
+    from colorkit.presets import load_generator
 
     examples = _folder_examples(images_dir)  # fails fast on a missing or empty folder
     generator = load_generator(model_path)
     trained = generator.input_shape[1]
+    size = size or trained
     if trained != size:
         raise ValueError(f"the generator in {model_path} was trained at {trained} px; use --size {trained}")
     lab, skipped = decode_examples(examples, size, progress)
@@ -95,11 +98,14 @@ def run_evaluate(args):
     from colorkit.datasets import DatasetNotFound
 
     try:
-        if args.size < 1 or args.batch_size < 1:
+        if (args.size is not None and args.size < 1) or args.batch_size < 1:
             raise ValueError("--size and --batch-size must be positive")
-        if not Path(args.model).is_file():
-            raise FileNotFoundError(f"no model file at {args.model}")
-        result, skipped = evaluate_folder(args.model, args.images_dir, args.size, args.batch_size,
+        if len(args.sources) != (1 if args.preset else 2):
+            raise ValueError("give MODEL IMAGES_DIR, or --preset NAME IMAGES_DIR")
+        model = args.preset or args.sources[0]
+        if not args.preset and not Path(model).is_file():
+            raise FileNotFoundError(f"no model file at {model}")
+        result, skipped = evaluate_folder(model, args.sources[-1], args.size, args.batch_size,
                                           progress=not args.quiet)
     except (FileNotFoundError, DatasetNotFound, ValueError) as err:
         print(f"colorkit evaluate: error: {err}", file=sys.stderr)
@@ -123,9 +129,11 @@ def add_evaluate(subparsers):
         description="Decode every photo below IMAGES_DIR (centre square, resized to --size as in "
                     "training), colorize its L channel and compare with the original; the grayscale "
                     "image (ab = 0) is the baseline. Prints a table; the last stdout line is the JSON.")
-    parser.add_argument("model", help="generator saved as .keras (e.g. outputs/<run>/generator.keras)")
-    parser.add_argument("images_dir", help="folder of colour photos, searched recursively")
-    parser.add_argument("--size", type=int, required=True, help="the generator's training size, px")
+    parser.add_argument("sources", nargs="+", metavar="[MODEL] IMAGES_DIR",
+                        help="generator saved as .keras (e.g. outputs/<run>/generator.keras), unless --preset; "
+                             "then the folder of colour photos, searched recursively")
+    parser.add_argument("--preset", default=None, help="evaluate a pretrained preset instead of a model file")
+    parser.add_argument("--size", type=int, default=None, help="the generator's training size, px (default: read)")
     parser.add_argument("--json", default=None, help="also write the metrics JSON to this file")
     parser.add_argument("--batch-size", type=int, default=16, help="images per inference batch")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -11,7 +11,7 @@ from conftest import SHARED_DATASETS
 
 from colorkit.cli import main
 from colorkit.color import gray_rgb, rgb_to_lab
-from colorkit.colorize import colorize, colorize_files, lightness, newest_generator
+from colorkit.colorize import colorize, colorize_files, lightness
 from colorkit.models import UNetGenerator
 
 # Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
@@ -100,7 +100,6 @@ def test_colorize_files_and_cli(generator, tmp_path):
     model_path = tmp_path / "run" / "generator.keras"
     model_path.parent.mkdir()
     generator.save(model_path)
-    assert newest_generator(tmp_path) == model_path and newest_generator(tmp_path / "none") is None
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)
     cv2.imwrite(str(photos / "a.jpg"), smooth_photo(30, 50))
@@ -137,16 +136,15 @@ def test_colorize_cli_prints_a_json_summary(generator, tmp_path, capsys):
     assert cv2.imread(summary["written"][0][1]).shape == (33, 47, 3)
 
 
-def test_notebook_with_its_defaults(generator, tmp_path):
+def test_notebook_with_its_defaults_colours_with_the_default_preset(tmp_path):
     import nbformat
     import papermill
 
+    from colorkit import presets
     from colorkit.colorize import sample_photos
     from colorkit.decode import read_rgb
+    from colorkit.metrics import colourfulness
 
-    run = tmp_path / "outputs" / "run"
-    run.mkdir(parents=True)
-    generator.save(run / "generator.keras")
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "colorize.ipynb"
     out = tmp_path / "colorize.out.ipynb"
     papermill.execute_notebook(str(notebook), str(out), kernel_name="python3", cwd=str(tmp_path),
@@ -154,7 +152,8 @@ def test_notebook_with_its_defaults(generator, tmp_path):
     photos = sample_photos()
     assert photos  # the held-out sample photos ship with scikit-image
     for photo in photos:
-        written = cv2.imread(str(run / "colorized" / f"{photo.stem}.png"))
+        written = cv2.imread(str(tmp_path / "outputs" / "colorized" / presets.DEFAULT / f"{photo.stem}.png"))
         assert written.shape == read_rgb(photo).shape
+        assert colourfulness(written[..., ::-1]) > 5  # real colour, not a gray copy
     outputs = [o for cell in nbformat.read(out, as_version=4).cells for o in cell.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the before / after figure

@@ -164,7 +164,7 @@ def test_pairs_from_a_real_generator(run_folder):
 
 
 @independent
-def test_notebook_without_a_model_says_to_train_first(tmp_path):
+def test_notebook_without_a_model_uses_the_default_preset(tmp_path):
     import papermill
 
     out = tmp_path / "turing.out.ipynb"
@@ -172,7 +172,7 @@ def test_notebook_without_a_model_says_to_train_first(tmp_path):
                                progress_bar=False)
     text = "".join(o.get("text", "") for cell in nbformat.read(out, as_version=4).cells
                    for o in cell.get("outputs", []))
-    assert "No trained generator found" in text and "make demo" in text
+    assert "model: flowers" in text and "answers go to outputs/turing/flowers_" in text
 
 
 def free_port():
@@ -232,7 +232,8 @@ def test_a_person_clicks_through_the_notebook_in_jupyterlab(run_folder, tmp_path
 
     run, photos = run_folder
     papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "turing.ipynb"), prepare_only=True,
-                               parameters={"images_dir": str(photos), "n_trials": 3, "seed": 5},
+                               parameters={"images_dir": str(photos), "n_trials": 3, "seed": 5,
+                                           "model_path": str(run / "generator.keras")},
                                kernel_name="python3")
     url, token = jupyter_lab
     clicks = ["left", "right", "left"]
@@ -257,7 +258,7 @@ def test_a_person_clicks_through_the_notebook_in_jupyterlab(run_folder, tmp_path
             page.get_by_text("(bootstrap SE)").wait_for()  # the result, shown in the widget
         finally:
             browser.close()
-    saved = list(run.glob("turing_*.csv"))
+    saved = list((tmp_path / "outputs" / "turing").glob("generator_*.csv"))
     assert len(saved) == 1
     rows = read_csv(saved[0])
     assert [r["chosen_side"] for r in rows] == clicks and [r["trial"] for r in rows] == ["1", "2", "3"]

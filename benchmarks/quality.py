@@ -1,0 +1,120 @@
+"""Colour quality of the recipes at one training budget (`make quality`).
+
+    python benchmarks/quality.py [--seconds 180] [--variants l1 cgan ...] [--datasets flowers dogs]
+        [--outputs outputs/quality] [--backend tensorflow]
+
+Every variant trains for the same wall-clock budget (`max_train_seconds`, one CPU thread) with
+`params/quality_<dataset>.yaml` plus its own overrides, through `colorkit run` (the real
+notebooks), then is evaluated on the dataset's test part, which training never sees. The
+datasets run side by side, one core each; variants one after another. Finished runs are reused
+(`--resume`), so an interrupted benchmark continues. Prints one table per dataset (with the
+grayscale baseline) and, as its last line, a JSON object `{dataset: {variant: metrics}}`.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+DATASETS = {"flowers": ("quality_flowers.yaml", SHARED / "flowers102"),
+            "dogs": ("quality_dogs.yaml", SHARED / "stanford_dogs_crops")}
+# name: parameter overrides. The first three are the recipes as they were (checkpoint by PSNR).
+VARIANTS = {
+    "l1": {"model": "l1"},
+    "cgan": {"model": "cgan", "best_metric": "val_psnr"},
+    "wgangp": {"model": "wgangp", "best_metric": "val_psnr"},
+    "cgan_ema": {"model": "cgan", "ema_decay": 0.999},
+    "cgan_hinge_ema": {"model": "cgan", "adversarial_loss": "hinge", "ema_decay": 0.999},
+    "cgan_ttur_ema": {"model": "cgan", "lr": 1e-4, "d_lr_ratio": 4.0, "ema_decay": 0.999},
+    "cgan_l1w10_ema": {"model": "cgan", "l1_weight": 10.0, "ema_decay": 0.999},
+    "wgangp_ema": {"model": "wgangp", "ema_decay": 0.999},
+}
+COLUMNS = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "dcf", "{:.1f}"),
+           ("ab_hist_dist", "ab-hist", "{:.3f}"), ("de2000", "CIEDE2000", "{:.2f}"))
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+
+
+def run_variant(dataset, variant, args):
+    """Train and evaluate one variant with `colorkit run`; returns its metrics.json, or None."""
+    params_file, data_dir = DATASETS[dataset]
+    name = f"{dataset}_{variant}"
+    sets = {"run_name": name, "data_dir": str(data_dir), "max_train_seconds": args.seconds, **VARIANTS[variant]}
+    command = [sys.executable, "-m", "colorkit.cli", "run", str(REPO / "params" / params_file), "--resume",
+               "--outputs", str(args.outputs), "--backend", args.backend]
+    for key, value in sets.items():
+        command += ["--set", f"{key}={value}"]
+    log = args.outputs / f"{name}.log"
+    args.outputs.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with open(log, "w") as f:
+        code = subprocess.run(command, cwd=REPO, env={**os.environ, **ONE_THREAD}, stdout=f, stderr=subprocess.STDOUT,
+                              check=False).returncode
+    metrics_file = args.outputs / name / "metrics.json"
+    print(f"{name}: exit {code} after {time.time() - start:.0f} s (log {log})", file=sys.stderr, flush=True)
+    return json.loads(metrics_file.read_text()) if code == 0 and metrics_file.exists() else None
+
+
+def run_dataset(dataset, args):
+    return {variant: run_variant(dataset, variant, args) for variant in args.variants}
+
+
+def table(dataset, results):
+    """Lines of one dataset's table: a row per variant, then the grayscale baseline."""
+    header = f"{'variant':<16}" + "".join(f"{label:>11}" for _, label, _ in COLUMNS) + f"{'train s':>9}{'epochs':>7}"
+    lines = [f"## {dataset} (test part, {next((r['n_images'] for r in results.values() if r), 0)} photos)", header]
+    gray = None
+    for variant, result in results.items():
+        if result is None:
+            lines.append(f"{variant:<16}  failed (see its log)")
+            continue
+        gray = result["baselines"]["grayscale"]
+        cells = "".join(f"{fmt.format(result['test'][key]):>11}" for key, _, fmt in COLUMNS)
+        lines.append(f"{variant:<16}{cells}{result['train_seconds']:>9.0f}{result['epochs']:>7}")
+    if gray is not None:
+        lines.append(f"{'grayscale':<16}" + "".join(f"{fmt.format(gray[key]):>11}" for key, _, fmt in COLUMNS))
+    return lines
+
+
+def summary(results):
+    """{dataset: {variant or "grayscale": {metric: value, train_seconds}}} for the JSON line."""
+    out = {}
+    for dataset, by_variant in results.items():
+        rows = {}
+        for variant, result in by_variant.items():
+            if result is not None:
+                rows[variant] = {key: result["test"][key] for key, _, _ in COLUMNS}
+                rows[variant]["train_seconds"] = result["train_seconds"]
+                rows["grayscale"] = {key: result["baselines"]["grayscale"][key] for key, _, _ in COLUMNS}
+        out[dataset] = rows
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=180.0, help="training budget of every variant")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--outputs", type=Path, default=REPO / "outputs" / "quality")
+    parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
+    args = parser.parse_args(argv)
+    missing = [str(DATASETS[d][1]) for d in args.datasets if not DATASETS[d][1].is_dir()]
+    if missing:
+        sys.exit(f"quality: the shared datasets are missing ({', '.join(missing)}); set COLORKIT_SHARED_DATASETS")
+    with ThreadPoolExecutor(len(args.datasets)) as pool:
+        futures = {d: pool.submit(run_dataset, d, args) for d in args.datasets}
+        results = {d: f.result() for d, f in futures.items()}
+    for dataset, by_variant in results.items():
+        print("\n".join(table(dataset, by_variant)) + "\n")
+    print(json.dumps(summary(results)))
+    return 0 if all(r is not None for by in results.values() for r in by.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Turn a finished training run into a shipped preset: `python -m colorkit.presets.make RUN_DIR NAME`.
+
+Reads the run's `generator.keras` (the averaged weights when the run kept an average),
+`params.yaml`, `train.json` and `metrics.json`, and writes `colorkit/presets/<NAME>/` with the
+model card. Nothing in the run folder is changed.
+"""
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+import yaml
+
+from colorkit import presets
+
+CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
+                ("cf_pred", "colourfulness", "{:.1f}"), ("ab_hist_dist", "ab-histogram distance (bits)", "{:.3f}"),
+                ("de2000", "CIEDE2000", "{:.2f}"), ("auc", "ab-error AuC", "{:.3f}"))
+
+
+def model_card(name, run_dir, params_file, description):
+    """The Markdown card of a preset made from `run_dir`."""
+    run_dir = Path(run_dir)
+    config = yaml.safe_load((run_dir / "params.yaml").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    steps = json.loads((run_dir / "train.json").read_text()).get("steps", "?")
+    test, gray = metrics["test"], metrics["baselines"]["grayscale"]
+    rows = "\n".join(f"| {label} | {fmt.format(test[key])} | {fmt.format(gray[key])} |" for key, label, fmt in CARD_METRICS)
+    architecture = (f"U-Net `{config['preset']}`, {config['base_filters']} filters doubling to {config['max_filters']}, "
+                    f"depth {config['depth'] or 'full'}, {config['image_size']} px")
+    return f"""# Preset `{name}`
+
+{description}
+
+- **Use**: `colorkit colorize photo.jpg --out out/ --preset {name}`, or `colorkit.presets.load("{name}")` on any backend.
+- **Model**: `{config['model']}` generator, {architecture}; weights stored as float16
+  (averaged weights: ema_decay {config['ema_decay']}).
+- **Data**: `{config['dataset']}`, split `{config['split'] or 'default'}`: {metrics['n_images']} test photos that
+  training never saw.
+- **Rebuild**: `colorkit run {params_file}` (then `python -m colorkit.presets.make outputs/{config['run_name']} {name}`).
+- **Training**: {steps} steps of {config['batch_size']} images ({metrics['epochs']} epochs), {metrics['train_seconds'] / 60:.0f} min on
+  {metrics['backend']} ({platform.processor() or platform.machine()}, CPU), best checkpoint by `{metrics['best_metric']}`.
+- **Versions**: {', '.join(f'{k} {v}' for k, v in metrics['versions'].items())}.
+
+## Test metrics (beside the grayscale image, ab = 0)
+
+| metric | preset | grayscale |
+|---|---|---|
+{rows}
+
+A short CPU training: the colours are plausible but muted on unusual subjects; fine-tune with
+`init_from: {name}` on your own photos.
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("name")
+    parser.add_argument("--params-file", required=True, help="the params/ file that rebuilds it")
+    parser.add_argument("--description", default="")
+    args = parser.parse_args(argv)
+    generator = presets.load_generator(str(args.run_dir / "generator.keras"))
+    metrics = json.loads((args.run_dir / "metrics.json").read_text())
+    card = model_card(args.name, args.run_dir, args.params_file, args.description)
+    folder = presets.save(generator, presets.PRESETS_DIR / args.name, card,
+                          {"test": metrics["test"], "baselines": metrics["baselines"], "n_images": metrics["n_images"]})
+    print(f"wrote {folder}: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(folder.iterdir())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
