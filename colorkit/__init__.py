@@ -10,6 +10,6 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 
-from colorkit.registration import register_when_keras_is_imported  # noqa: E402
+from colorkit.registration import register_when_keras_is_imported
 
 register_when_keras_is_imported()

@@ -73,7 +73,7 @@ def test_preset_params_file_trains_one_short_epoch_from_the_preset(name, tmp_pat
     """The recipe of a preset's params file, on the embedded sample (no dataset needed), fine-tuned
     from the preset itself (init_from)."""
     config = params.load_params(params.project_root() / "params" / f"preset_{name}.yaml", {
-        "dataset": "sample", "split": "", "data_dir": "", "image_size": 32, "epochs": 1, "max_train_images": 16,
+        "dataset": "sample", "split": "", "data_dir": "", "image_size": 64, "epochs": 1, "max_train_images": 16,
         "batch_size": 8, "init_from": name, "outputs_dir": str(tmp_path), "max_train_seconds": 0.0})
     run = experiment.start_run(config)
     data = experiment.load_data(config)

@@ -62,7 +62,8 @@ def main(argv=None):
     parser.add_argument("--params-file", required=True, help="the params/ file that rebuilds it")
     parser.add_argument("--description", default="")
     args = parser.parse_args(argv)
-    generator = presets.load_generator(str(args.run_dir / "generator.keras"))
+    best = args.run_dir / "checkpoints" / "best_generator.keras"  # the checkpoint metrics.json measured
+    generator = presets.load_generator(str(best if best.exists() else args.run_dir / "generator.keras"))
     metrics = json.loads((args.run_dir / "metrics.json").read_text())
     card = model_card(args.name, args.run_dir, args.params_file, args.description)
     folder = presets.save(generator, presets.PRESETS_DIR / args.name, card,
