@@ -136,7 +136,7 @@ def test_registry_lists_every_dataset_with_its_default_first():
     assert set(SPLIT_POLICIES) == set(DATASETS)
     assert SPLIT_POLICIES["flowers102"] == ("large_train", "official")
     assert SPLIT_POLICIES["stanford_dogs"] == ("official",)
-    assert SPLIT_POLICIES["folder"] == ("random_80_10_10", "all_train", "all_test")
+    assert SPLIT_POLICIES["folder"] == ("random_80_10_10", "all_train", "all_test", "subfolders")
     assert SPLIT_POLICIES["sample"] == ("by_photo",)
 
 

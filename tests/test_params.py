@@ -74,7 +74,8 @@ def test_every_params_file_validates(path, monkeypatch):
     crops = {"data_dir": str(SHARED / "stanford_dogs_crops")} if keys.get("dataset") == "folder" else {}
     config = load_params(path, crops)
     assert set(config) == set(params.schema())
-    assert {k: config[k] for k in keys} == {k: params.check_values({k: v}, "x")[k] for k, v in keys.items()}
+    typed = {k: params.check_values({k: v}, "x", check_data=False)[k] for k, v in keys.items()}
+    assert {k: config[k] for k in keys} == typed
 
 
 def test_real_runs_use_the_original_recipe():

@@ -10,6 +10,8 @@ One `train_step` (the step a `fit` batch runs):
 Subclasses say what the discriminator update and the generator objective are.
 """
 
+import weakref
+
 import keras
 from keras import ops
 
@@ -19,6 +21,10 @@ from colorkit.gan.loss_scale import DynamicLossScale
 from colorkit.gan.weight_average import WeightAverage
 
 QUALITY_METRICS = ("psnr", "acc_2", "acc_ab_2", "acc_5", "acc_ab_5")
+
+# Each GAN's generator copy for `inference_generator`, built once. Kept outside the model, where
+# Keras would track it as a sublayer and save it with the GAN.
+_INFERENCE_COPIES = weakref.WeakKeyDictionary()
 
 
 def _batch(data):
@@ -165,9 +171,12 @@ class ColorizationGAN(keras.Model):
         if self.weight_average is None:
             return self.generator
         averaged = {id(v): a for v, a in zip(self.generator.trainable_variables, self.weight_average.averages)}
-        copy = self.generator.__class__.from_config(self.generator.get_config())
+        if self not in _INFERENCE_COPIES:
+            _INFERENCE_COPIES[self] = self.generator.__class__.from_config(self.generator.get_config())
+        copy = _INFERENCE_COPIES[self]
         for target, source in zip(copy.variables, self.generator.variables, strict=True):
-            target.assign(averaged.get(id(source), source))
+            # A buffer of its own: JAX's predict donates the copy's, which must not be the average's.
+            target.assign(ops.copy(averaged.get(id(source), source)))
         return copy
 
     def test_batch(self, data):
