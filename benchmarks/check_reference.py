@@ -54,7 +54,8 @@ def to_raw_jax(weights, state):
             stats.update(mean=mean, var=var)
 
     down, up = unet_layers(weights)
-    for names, p, s in zip(down + up, state["g"]["down"] + state["g"]["up"], state["g_stats"]["down"] + state["g_stats"]["up"]):
+    stats = state["g_stats"]["down"] + state["g_stats"]["up"]
+    for names, p, s in zip(down + up, state["g"]["down"] + state["g"]["up"], stats):
         unit(names, p, s)
     unit(("g_out_conv", None), state["g"]["out"], {})
     for names, p, s in zip(patchgan_layers(weights), state["d"], state["d_stats"] + [{}]):

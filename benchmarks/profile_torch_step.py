@@ -31,7 +31,8 @@ def profile(step, steps, top):
     print(events.table(sort_by="self_cpu_time_total", row_limit=top))
     shares = {group: sum(e.self_cpu_time_total for e in events if any(k in e.key.lower() for k in keys)) / total
               for group, keys in GROUPS.items()}
-    print(f"self CPU total {total / 1e6 / steps:.2f} s per step; " + ", ".join(f"{g} {s:.0%}" for g, s in shares.items()))
+    print(f"self CPU total {total / 1e6 / steps:.2f} s per step; "
+          + ", ".join(f"{g} {s:.0%}" for g, s in shares.items()))
 
 
 def main(argv=None):

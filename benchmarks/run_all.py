@@ -122,7 +122,8 @@ def summary_table(summary, results, quick):
         shown = f"{summary[key]:.1f}" if summary[key] is not None else "-"
         lines.append(f"{key:<34}{shown:>10}")
     if summary["mfu"]:
-        lines.append(f"MFU of {summary['gflop_per_image']:.2f} GFLOP/image against {summary['peak_gflops']:.1f} GFLOP/s: "
+        lines.append(f"MFU of {summary['gflop_per_image']:.2f} GFLOP/image against "
+                     f"{summary['peak_gflops']:.1f} GFLOP/s: "
                      + ", ".join(f"{k} {v:.0%}" for k, v in summary["mfu"].items()))
     if summary["wgangp_ratios"]:
         lines.append("WGAN-GP: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["wgangp_ratios"].items()))

@@ -1,9 +1,9 @@
 """What a training run leaves behind each epoch: sample grids, history.csv, TensorBoard logs and
-checkpoints, plus the two figures made from them (a sample grid and the loss curves).
+checkpoints (the layout is in :mod:`colorkit.runs`; the figures in :mod:`colorkit.figures`).
 
-Files, relative to the run folder: `samples/epoch_NNN.png` (1-based epochs, as in
-`checkpoints/progress.json`), `history.csv` (Keras' CSVLogger, whose `epoch` column is 0-based),
-`logs/` (TensorBoard) and `checkpoints/` (see `colorkit.checkpoints`).
+`samples/epoch_NNN.png` counts epochs from 1, as `checkpoints/progress.json` does; Keras'
+CSVLogger writes a 0-based `epoch` column into history.csv (:func:`colorkit.figures.history_long`
+reads it as 1-based).
 """
 
 import time
@@ -13,63 +13,9 @@ import keras
 import numpy as np
 
 from colorkit.checkpoints import Checkpoint
-from colorkit.color import network_to_rgb
+from colorkit.figures import predict_ab_batches, sample_grid
 from colorkit.metrics import colour_metrics
-
-HISTORY = "history.csv"
-SAMPLES = "samples"
-LOGS = "logs"
-COLUMNS = ("grayscale", "original", "colorized")
-
-
-def predict_ab(generator, l, batch_size=16):
-    """The generator's ab for network-scaled L `(N, S, S, 1)`, in inference mode, as float32 numpy."""
-    parts = [keras.ops.convert_to_numpy(generator(np.asarray(l[i : i + batch_size], np.float32), training=False))
-             for i in range(0, len(l), batch_size)]
-    return np.concatenate(parts).astype(np.float32)
-
-
-def grid_columns(l, ab, ab_pred=None):
-    """RGB uint8 `(N, S, S, 3)` arrays: grayscale (ab = 0), original [, colorized]."""
-    l, ab = np.asarray(l, np.float32), np.asarray(ab, np.float32)
-    columns = [np.zeros_like(ab), ab] + ([] if ab_pred is None else [np.asarray(ab_pred, np.float32)])
-    return [network_to_rgb(l, c) for c in columns]
-
-
-def grid_image(l, ab, ab_pred=None):
-    """One RGB uint8 mosaic of `grid_columns`: a row per image."""
-    return np.concatenate([np.concatenate(row, axis=1) for row in zip(*grid_columns(l, ab, ab_pred))], axis=0)
-
-
-def sample_grid(l, ab, ab_pred=None, out_png=None, title=None):
-    """A matplotlib Figure of `grid_image`'s columns with titles, saved as `out_png` when given.
-
-    Args:
-        l: array (N, S, S, 1). Network-scaled L.
-        ab: array (N, S, S, 2). The true ab.
-        ab_pred: array (N, S, S, 2) or None. The generator's ab; None leaves the column out.
-        out_png: str or Path or None. Where to save the PNG. Defaults to None.
-        title: str or None. Figure title. Defaults to None.
-    """
-    from matplotlib.figure import Figure
-
-    rgb = grid_columns(l, ab, ab_pred)
-    rows, cols, side = len(rgb[0]), len(rgb), rgb[0].shape[1]
-    cell = max(1.3, side / 100)  # small images are enlarged; 256 px ones shown at about 1:1
-    # A Figure without pyplot: no global figure list to leak from inside a training loop.
-    fig = Figure(figsize=(cols * cell, rows * cell + (0.4 if title else 0.2)), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for c in range(cols):
-        axes[0, c].set_title(COLUMNS[c], fontsize=9)
-        for r in range(rows):
-            axes[r, c].imshow(rgb[c][r], interpolation="nearest")
-            axes[r, c].set_axis_off()
-    if title:
-        fig.suptitle(title, fontsize=10)
-    if out_png is not None:
-        Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out_png, dpi=100)
-    return fig
+from colorkit.runs import HISTORY_FILE, LOGS_DIR, SAMPLES_DIR
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -82,15 +28,17 @@ class SampleGrid(keras.callbacks.Callback):
         every: int. Epochs between grids. Defaults to 1.
         show: bool. Also display the newest grid in the notebook, replacing the previous one
             (one image in the saved notebook, however long the run). Defaults to False.
+        split: str. The split the images come from, named in each grid's title. Defaults to "val".
     """
 
-    def __init__(self, run_dir, l, ab, every=1, show=False):
+    def __init__(self, run_dir, l, ab, every=1, show=False, split="val"):
         super().__init__()
-        self.dir = Path(run_dir) / SAMPLES
+        self.dir = Path(run_dir) / SAMPLES_DIR
         self.l = np.asarray(l, np.float32)
         self.ab = np.asarray(ab, np.float32)
         self.every = every
         self.show = show
+        self.split = split
         self._display = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -98,7 +46,8 @@ class SampleGrid(keras.callbacks.Callback):
             return
         path = self.dir / f"epoch_{epoch + 1:03d}.png"
         generator = self.model.inference_generator()
-        sample_grid(self.l, self.ab, predict_ab(generator, self.l), path, title=f"epoch {epoch + 1}")
+        sample_grid(self.l, self.ab, predict_ab_batches(generator, self.l), path,
+                    title=f"epoch {epoch + 1}: {self.split} images")
         if self.show:
             from IPython.display import Image, display
 
@@ -201,7 +150,7 @@ def best_metric(name, model):
 
 
 def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None, monitor="val_psnr",
-                       max_seconds=0.0):
+                       max_seconds=0.0, grid_split="val"):
     """Timing, validation colour metrics, history.csv, checkpoints, sample grids and TensorBoard.
 
     The colour metrics come first, so that the CSV and the checkpoint see them. The CSV row is
@@ -214,54 +163,10 @@ def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None
         *([TimeBudget(max_seconds)] if max_seconds else []),
         EpochSeconds(),
         *colour,
-        HistoryCSV(run_dir / HISTORY),
+        HistoryCSV(run_dir / HISTORY_FILE),
         Checkpoint(run_dir, monitor, BEST_METRICS.get(monitor, "max")),
-        SampleGrid(run_dir, val_l, val_ab, every=every, show=show),
-        keras.callbacks.TensorBoard(str(run_dir / LOGS), write_graph=False),
+        SampleGrid(run_dir, val_l, val_ab, every=every, show=show, split=grid_split),
+        keras.callbacks.TensorBoard(str(run_dir / LOGS_DIR), write_graph=False),
     ]
 
 
-# Panels of the loss-curve figure: (title, metrics), each drawn for training and validation.
-PANELS = (
-    ("adversarial losses", ("d_loss", "g_adv", "w_dist", "gp")),
-    ("L1 loss (ab)", ("g_l1",)),
-    ("PSNR (dB)", ("psnr",)),
-    ("pixel accuracy", ("acc_2", "acc_5", "acc_ab_2", "acc_ab_5")),
-)
-
-
-def history_long(history_csv):
-    """history.csv as a long table: epoch (1-based), metric, split (train / val), value."""
-    import pandas as pd
-
-    wide = pd.read_csv(history_csv)
-    long = wide.melt(id_vars="epoch", var_name="column", value_name="value")
-    long["epoch"] = long["epoch"] + 1
-    long["split"] = np.where(long["column"].str.startswith("val_"), "val", "train")
-    long["metric"] = long["column"].str.removeprefix("val_")
-    long["value"] = pd.to_numeric(long["value"], errors="coerce")
-    return long.dropna(subset=["value"])
-
-
-def loss_curves(history_csv, out_png=None):
-    """Seaborn curves per epoch of a history.csv: losses, L1, PSNR and accuracy, train and val.
-
-    Returns the Figure (saved as `out_png` when given); panels without data are left out.
-    """
-    import seaborn as sns
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    long = history_long(history_csv)
-    panels = [(title, long[long["metric"].isin(names)]) for title, names in PANELS]
-    panels = [(title, data) for title, data in panels if not data.empty]
-    fig = Figure(figsize=(4.2 * max(1, len(panels)), 3.4), layout="constrained")
-    axes = fig.subplots(1, max(1, len(panels)), squeeze=False)[0]
-    for ax, (title, data) in zip(axes, panels):
-        sns.lineplot(data=data, x="epoch", y="value", hue="metric", style="split", marker="o", ax=ax)
-        ax.set_title(title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=7)
-    if out_png is not None:
-        fig.savefig(out_png, dpi=100)
-    return fig

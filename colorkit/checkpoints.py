@@ -14,10 +14,10 @@ from pathlib import Path
 
 import keras
 
-CHECKPOINT_DIR = "checkpoints"
+from colorkit.runs import CHECKPOINT_DIR, PROGRESS_FILE
+
 LAST = "last.keras"
 BEST_GENERATOR = "best_generator.keras"
-PROGRESS = "progress.json"
 
 
 def _replace_atomically(write, path):
@@ -78,12 +78,12 @@ class Checkpoint(keras.callbacks.Callback):
         progress.update(epoch=epoch + 1, monitor=self.monitor, best=self.best)
         if best_epoch is not None:
             progress["best_epoch"] = best_epoch
-        write_json(progress, self.dir / PROGRESS)
+        write_json(progress, self.dir / PROGRESS_FILE)
 
 
 def read_progress(run_dir):
     """`{"epoch": finished epochs, "best": ..., "best_epoch": ...}`, or {} before the first epoch."""
-    path = Path(run_dir) / CHECKPOINT_DIR / PROGRESS
+    path = Path(run_dir) / CHECKPOINT_DIR / PROGRESS_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 

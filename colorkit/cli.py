@@ -1,21 +1,23 @@
-"""The ``colorkit`` command line: one small function per subcommand.
+"""The ``colorkit`` command line: every subcommand's arguments and handler, and nothing else.
 
 Each subcommand is an ``add_<name>(subparsers)`` that registers its arguments and a
-``run_<name>(args) -> exit code`` handler. Heavy imports (Keras, the pipeline) happen
-inside the handlers so ``colorkit --help`` answers at once. User errors print one line
-to stderr and exit with :data:`USAGE_ERROR`, without a traceback.
+``run_<name>(args) -> exit code`` handler that calls the library (:mod:`colorkit.pipeline`,
+:mod:`colorkit.evaluate`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). Heavy imports
+(Keras, the pipeline) happen inside the handlers so ``colorkit --help`` answers at once. User
+errors print one line to stderr and exit with :data:`USAGE_ERROR`, without a traceback.
 """
 
 import argparse
 import json
 import sys
-
-from colorkit.colorize import add_colorize
-from colorkit.evaluate import add_evaluate
-from colorkit.runner import add_run
+from pathlib import Path
 
 USAGE_ERROR = 2
 _SHOWN_SKIPS = 10
+_SHOWN_DUPLICATES = 5
+# (metric, how to read it) for the evaluation table; higher is better except where marked.
+_TABLE_NOTES = {"mae_ab": "lower is better", "dcf": "lower is better", "ab_hist_dist": "lower is better",
+                "fid": "lower is better"}
 
 
 class CommandError(Exception):
@@ -36,6 +38,13 @@ def _summarize_prepare(summary):
         lines.append(f"  skipped [{skip.get('split', '?')}] {skip['file']}: {skip['reason']}")
     if len(summary["skipped"]) > _SHOWN_SKIPS:
         lines.append(f"  ... and {len(summary['skipped']) - _SHOWN_SKIPS} more (all in the JSON line)")
+    duplicates = summary.get("duplicates", [])
+    if duplicates:
+        lines.append(f"  {len(duplicates)} groups of identical images (kept; each group lists its copies):")
+    for group in duplicates[:_SHOWN_DUPLICATES]:
+        lines.append("    " + " = ".join(f"[{d['split']}] {d['file']}" for d in group))
+    if len(duplicates) > _SHOWN_DUPLICATES:
+        lines.append(f"    ... and {len(duplicates) - _SHOWN_DUPLICATES} more (all in the JSON line)")
     for name in ("val", "test"):
         if counts[name] == 0:
             lines.append(f"  note: the {name} split is empty")
@@ -73,12 +82,138 @@ def add_prepare(subparsers):
     parser.add_argument("--data-dir", default=None, help="dataset folder (not needed for 'sample')")
     parser.add_argument("--size", type=int, required=True, help="side of the square cached images, px")
     parser.add_argument("--cache-dir", default=None,
-                        help="cache root (default: $COLORKIT_CACHE, else <data-dir>/.cache/colorkit)")
+                        help="cache root (default: $COLORKIT_CACHE, else outputs/.cache, as `colorkit run`)")
     parser.add_argument("--split", default=None, help="split policy (default: the dataset's own)")
     parser.add_argument("--crop-to-box", action="store_true", help="crop to annotated boxes first")
     parser.add_argument("--seed", type=int, default=0, help="seed of random split policies")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run_prepare)
+
+
+def evaluation_table(result):
+    """Lines of a ``metric | model | grayscale`` table."""
+    model, gray = result["test"], result["baselines"]["grayscale"]
+    lines = [f"{'metric':<14}{'model':>12}{'grayscale':>12}", "-" * 38]
+    for name, value in model.items():
+        note = f"  ({_TABLE_NOTES[name]})" if name in _TABLE_NOTES else ""
+        lines.append(f"{name:<14}{value:>12.4f}{gray.get(name, float('nan')):>12.4f}{note}")
+    lines.append(f"{result['n_images']} images")
+    return lines
+
+
+def run_evaluate(args):
+    from colorkit.datasets import DatasetNotFound
+    from colorkit.evaluate import evaluate_folder
+
+    try:
+        if (args.size is not None and args.size < 1) or args.batch_size < 1:
+            raise ValueError("--size and --batch-size must be positive")
+        if len(args.sources) != (1 if args.preset else 2):
+            raise ValueError("give MODEL IMAGES_DIR, or --preset NAME IMAGES_DIR")
+        model = args.preset or args.sources[0]
+        if not args.preset and not Path(model).is_file():
+            raise FileNotFoundError(f"no model file at {model}")
+        result, skipped = evaluate_folder(model, args.sources[-1], args.size, args.batch_size,
+                                          progress=not args.quiet)
+    except (FileNotFoundError, DatasetNotFound, ValueError) as err:
+        raise CommandError(str(err)) from err
+    for skip in skipped:
+        print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
+    for line in evaluation_table(result):
+        print(line)
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out}")
+    print(json.dumps(result))
+    return 0
+
+
+def add_evaluate(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate", help="metrics of a saved generator on a folder of colour photos",
+        description="Decode every photo below IMAGES_DIR (centre square, resized to --size as in "
+                    "training), colorize its L channel and compare with the original; the grayscale "
+                    "image (ab = 0) is the baseline. Prints a table; the last stdout line is the JSON.")
+    parser.add_argument("sources", nargs="+", metavar="[MODEL] IMAGES_DIR",
+                        help="generator saved as .keras (e.g. outputs/<run>/generator.keras), unless --preset; "
+                             "then the folder of colour photos, searched recursively")
+    parser.add_argument("--preset", default=None, help="evaluate a pretrained preset instead of a model file")
+    parser.add_argument("--size", type=int, default=None, help="the generator's training size, px (default: read)")
+    parser.add_argument("--json", default=None, help="also write the metrics JSON to this file")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per inference batch")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_evaluate)
+
+
+def run_colorize(args):
+    from colorkit import presets
+    from colorkit.colorize import colorize_files
+
+    inputs = list(args.inputs)
+    # `colorkit colorize MODEL.keras INPUT...`, as before presets, still works.
+    model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith(".keras") else None)
+    if model and args.preset:
+        raise CommandError("give a model or --preset, not both")
+    try:
+        summary = colorize_files(model or args.preset or presets.DEFAULT, inputs, args.out, args.render_size,
+                                 progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(str(err)) from err
+    for skip in summary["skipped"]:
+        print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
+    written, skipped = len(summary["written"]), len(summary["skipped"])
+    print(f"wrote {written} colorized images to {args.out}, skipped {skipped}")
+    print(json.dumps(summary))
+    return 0
+
+
+def add_colorize(subparsers):
+    from colorkit.presets import DEFAULT
+
+    parser = subparsers.add_parser(
+        "colorize", help="colorize photos at full resolution with a pretrained preset or a saved generator",
+        description="Colorize image files and folders (searched recursively; colour photos are "
+                    "reduced to gray first) into OUT/<name>.png at each photo's own size, with the "
+                    f"'{DEFAULT}' preset unless --preset or --model says otherwise (a first INPUT ending in "
+                    ".keras is taken as the model). The last stdout line is a JSON summary.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--model", default=None, help="generator saved as .keras (a training run's)")
+    parser.add_argument("--preset", default=None, help="pretrained preset name (colorkit.presets.names())")
+    parser.add_argument("--render-size", type=int, default=None,
+                        help="short side the network runs at (default: its training size)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_colorize)
+
+
+def run_run(args):
+    from colorkit import params, runner
+
+    try:
+        return runner.main(args.params, args.set, args.backend, args.outputs, args.resume)
+    except params.ParamsError as err:
+        raise CommandError(str(err)) from err
+
+
+def add_run(subparsers):
+    parser = subparsers.add_parser(
+        "run", help="train and evaluate one run per parameter file (executes the notebooks)",
+        description="For each PARAMS.yaml: check it against the notebooks' parameters, then execute "
+                    "notebooks/train.ipynb and notebooks/evaluate.ipynb with papermill into "
+                    "<outputs>/<run_name>/, and update <outputs>/index.md. Every file is checked before "
+                    "anything runs (exit code 2 on a bad one); a failed run does not stop the next one "
+                    "(exit code 1 at the end).")
+    parser.add_argument("params", nargs="+", metavar="PARAMS.yaml", help="parameter files, run in order")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a parameter in every file (the value is read as YAML); repeatable")
+    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default=None,
+                        help="Keras backend of the notebook kernels (default: $KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--outputs", default=None, metavar="DIR", help="outputs folder (overrides outputs_dir)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue existing runs from their last checkpoint instead of refusing them")
+    parser.set_defaults(func=run_run)
 
 
 SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run)
@@ -110,4 +245,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m colorkit.cli`: run the imported module, whose CommandError the handlers raise.
+    from colorkit.cli import main as imported_main
+
+    sys.exit(imported_main())

@@ -1,11 +1,11 @@
 """Colorize photos at their own resolution with a trained generator.
 
-The generator sees a square L image of its training size; only its ab prediction, which varies
-slowly, is upsampled, and the photo keeps its own full-resolution L. So a 4000x3000 photo comes
+The generator (fully convolutional) sees the whole photo's L at an aspect-preserving size whose
+short side is its training size; only its ab prediction, which varies slowly, is upsampled, and
+the photo keeps its own full-resolution L. So a 4000x3000 photo comes
 out 4000x3000 with all its detail, as in Zhang et al. (2016) and Iizuka et al. (2016).
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,28 +16,6 @@ from tqdm import tqdm
 from colorkit.color import L_MAX, denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, read_rgb
-
-GENERATOR_FILE = "generator.keras"
-
-
-def load_generator(model_path):
-    """A saved generator (or a whole GAN, whose generator is taken) from a ``.keras`` file.
-
-    Raises:
-        FileNotFoundError: no file there.
-    """
-    path = Path(model_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}: give a generator saved as .keras "
-                                f"(training writes outputs/<run>/{GENERATOR_FILE})")
-    import keras
-
-    # Importing the packages registers the generator and GAN classes with Keras.
-    import colorkit.gan
-    import colorkit.models  # noqa: F401
-
-    model = keras.saving.load_model(path, safe_mode=True)
-    return getattr(model, "generator", model)
 
 
 def lightness(rgb_or_gray):
@@ -79,30 +57,54 @@ def render_shape(height, width, size, multiple):
     return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (height, width))
 
 
-def predict_ab(generator, l, size):
-    """Lab ab ``(H, W, 2)`` for a photo's L ``(H, W)``, predicted at an aspect-preserving size whose
-    short side is about ``size``, and resized back."""
-    import keras
-
+def _network_input(l, size, multiple):
+    """A photo's L ``(H, W)`` resized for the network: aspect kept, short side near `size`."""
     height, width = l.shape
-    multiple = _size_multiple(generator)
-    if size % multiple:
-        raise ValueError(f"render_size must be a multiple of {multiple} for this generator "
-                         f"(trained at {_input_size(generator)} px), got {size}")
     rows, cols = render_shape(height, width, size, multiple)
     shrink = rows * cols < height * width
     small = cv2.resize(l, (cols, rows), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    x = normalize_l(np.clip(small, 0.0, L_MAX))[None, ..., None]
-    # The U-Net is fully convolutional: the same weights run at any multiple of its stride once
-    # the input-shape check is relaxed for this call.
+    return normalize_l(np.clip(small, 0.0, L_MAX))[..., None]
+
+
+def _predict(generator, x):
+    """ab of a batch of network L ``(B, h, w, 1)`` at any multiple of the U-Net's stride: the U-Net
+    is fully convolutional, so its input-shape check is relaxed for this call."""
+    import keras
+
     spec = generator.input_spec
     generator.input_spec = keras.InputSpec(shape=(None, None, None, 1))
     try:
-        ab = generator.predict_on_batch(x)
+        return np.asarray(generator.predict_on_batch(x), np.float32)
     finally:
         generator.input_spec = spec
-    ab = denormalize_ab(np.asarray(ab)[0])
-    return cv2.resize(ab, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def _render_size(generator, render_size):
+    size = int(render_size) if render_size else _input_size(generator)
+    multiple = _size_multiple(generator)
+    if size < 1 or size % multiple:
+        raise ValueError(f"render_size must be a positive multiple of {multiple} for this generator "
+                         f"(trained at {_input_size(generator)} px), got {render_size}")
+    return size, multiple
+
+
+def colorize_batch(generator, photos, render_size=None):
+    """Colorize several photos; those that render at the same shape go through the network in one
+    batch. See :func:`colorize` for one photo; returns uint8 RGB arrays in the photos' order."""
+    size, multiple = _render_size(generator, render_size)
+    lightnesses = [lightness(photo) for photo in photos]
+    inputs = [_network_input(l, size, multiple) for l in lightnesses]
+    by_shape = {}
+    for i, x in enumerate(inputs):
+        by_shape.setdefault(x.shape, []).append(i)
+    results = [None] * len(photos)
+    for rows in by_shape.values():
+        ab_batch = _predict(generator, np.stack([inputs[i] for i in rows]))
+        for i, ab in zip(rows, ab_batch):
+            l = lightnesses[i]
+            ab = cv2.resize(denormalize_ab(ab), (l.shape[1], l.shape[0]), interpolation=cv2.INTER_CUBIC)
+            results[i] = lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
+    return results
 
 
 def colorize(generator, rgb_or_gray, render_size=None):
@@ -126,12 +128,7 @@ def colorize(generator, rgb_or_gray, render_size=None):
     >>> colorize(UNetGenerator(32, base_filters=8), np.zeros((40, 60), np.uint8)).shape
     (40, 60, 3)
     """
-    l = lightness(rgb_or_gray)
-    size = int(render_size) if render_size else _input_size(generator)
-    if size < 1:
-        raise ValueError(f"render_size must be positive, got {render_size}")
-    ab = predict_ab(generator, l, size)
-    return lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
+    return colorize_batch(generator, [rgb_or_gray], render_size)[0]
 
 
 def _collect(inputs):
@@ -148,7 +145,7 @@ def _collect(inputs):
     return found
 
 
-def colorize_files(model, inputs, out_dir, render_size=None, progress=True):
+def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batch_size=16):
     """Colorize image files and folders (searched recursively) into ``<out_dir>/<name>.png``.
 
     Files from a folder keep their sub-folder path under ``out_dir``; a name already used
@@ -161,6 +158,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True):
         out_dir: str or Path. Where the PNGs go (created).
         render_size: int or None. See :func:`colorize`. Defaults to None.
         progress: bool. A tqdm bar on stderr. Defaults to True.
+        batch_size: int. Photos read at a time; those of one render shape share a network batch.
+            Defaults to 16.
 
     Returns:
         dict: ``written`` (input, output pairs as strings), ``skipped`` (file + reason).
@@ -174,23 +173,31 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True):
     from colorkit import presets
 
     generator = presets.load_generator(model)
+    _render_size(generator, render_size)  # a bad size fails before any photo is read
     out_dir = Path(out_dir).expanduser()
     written, skipped, used = [], [], set()
-    for source, name in tqdm(files, desc="colorize", unit="img", file=sys.stderr, disable=not progress):
-        try:
-            rgb = read_rgb(source)
-        except SkipImage as err:
-            skipped.append({"file": str(source), "reason": str(err)})
-            continue
-        target, k = out_dir / f"{name}.png", 0
-        while target in used:
-            k += 1
-            target = out_dir / f"{name}-{k}.png"
-        used.add(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(target), colorize(generator, rgb, render_size)[..., ::-1]):
-            raise OSError(f"cannot write {target}")
-        written.append((str(source), str(target)))
+    bar = tqdm(total=len(files), desc="colorize", unit="img", file=sys.stderr, disable=not progress)
+    for start in range(0, len(files), batch_size):
+        photos, targets = [], []
+        for source, name in files[start : start + batch_size]:
+            try:
+                photos.append(read_rgb(source))
+            except SkipImage as err:
+                skipped.append({"file": str(source), "reason": str(err)})
+                continue
+            target, k = out_dir / f"{name}.png", 0
+            while target in used:
+                k += 1
+                target = out_dir / f"{name}-{k}.png"
+            used.add(target)
+            targets.append((source, target))
+        for (source, target), rgb in zip(targets, colorize_batch(generator, photos, render_size)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not cv2.imwrite(str(target), rgb[..., ::-1]):
+                raise OSError(f"cannot write {target}")
+            written.append((str(source), str(target)))
+        bar.update(len(files[start : start + batch_size]))
+    bar.close()
     return {"written": written, "skipped": skipped}
 
 
@@ -227,46 +234,3 @@ def before_after_figure(written, max_rows=6, width=3.5):
             ax.axis("off")
     fig.tight_layout()
     return fig
-
-
-def run_colorize(args):
-    from colorkit import presets
-    from colorkit.evaluate import USAGE_ERROR
-
-    inputs = list(args.inputs)
-    # `colorkit colorize MODEL.keras INPUT...`, as before presets, still works.
-    model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith(".keras") else None)
-    if model and args.preset:
-        print("colorkit colorize: error: give a model or --preset, not both", file=sys.stderr)
-        return USAGE_ERROR
-    try:
-        summary = colorize_files(model or args.preset or presets.DEFAULT, inputs, args.out, args.render_size,
-                                 progress=not args.quiet)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"colorkit colorize: error: {err}", file=sys.stderr)
-        return USAGE_ERROR
-    for skip in summary["skipped"]:
-        print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
-    written, skipped = len(summary["written"]), len(summary["skipped"])
-    print(f"wrote {written} colorized images to {args.out}, skipped {skipped}")
-    print(json.dumps(summary))
-    return 0
-
-
-def add_colorize(subparsers):
-    from colorkit.presets import DEFAULT
-
-    parser = subparsers.add_parser(
-        "colorize", help="colorize photos at full resolution with a pretrained preset or a saved generator",
-        description="Colorize image files and folders (searched recursively; colour photos are "
-                    "reduced to gray first) into OUT/<name>.png at each photo's own size, with the "
-                    f"'{DEFAULT}' preset unless --preset or --model says otherwise (a first INPUT ending in "
-                    ".keras is taken as the model). The last stdout line is a JSON summary.")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--model", default=None, help="generator saved as .keras (a training run's)")
-    parser.add_argument("--preset", default=None, help="pretrained preset name (colorkit.presets.names())")
-    parser.add_argument("--render-size", type=int, default=None,
-                        help="short side the network runs at (default: its training size)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_colorize)

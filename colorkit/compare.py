@@ -1,24 +1,18 @@
 """Compare training runs: their test metrics, their curves and their sample grids.
 
-A run is a folder under ``outputs/`` holding ``metrics.json`` (the structure of
-:func:`colorkit.metrics.evaluate_generator`: ``test``, ``baselines``, ``n_images``, with
-whatever run description the training notebook adds) and/or ``history.csv`` (one row per
-epoch, as Keras' ``CSVLogger`` writes it). The dataset, model and backend of a run are read
-from ``metrics.json`` (top level, or its ``params`` / ``config`` / ``run`` entry) or else from
-the resolved parameters saved beside it (``*param*.json`` / ``.yaml``).
+A run is a folder under ``outputs/`` as training writes it (:mod:`colorkit.runs`): ``params.yaml``,
+``history.csv``, ``samples/epoch_NNN.png`` and, once evaluated, ``metrics.json`` and
+``samples/test_NN.png``. Epochs count from 1 everywhere here, as in the grids' names.
 """
 
-import json
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-METRICS_FILE = "metrics.json"
-HISTORY_FILE = "history.csv"
-DESCRIPTION = {"dataset": ("dataset",), "model": ("model",), "backend": ("backend", "keras_backend")}
-_NESTED = ("params", "parameters", "config", "run")
+from colorkit import params, runs
+from colorkit.figures import history_long
+
+DESCRIPTION = ("dataset", "model", "backend")
 
 
 def find_runs(outputs_dir="outputs"):
@@ -27,115 +21,74 @@ def find_runs(outputs_dir="outputs"):
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir()
-                  if p.is_dir() and ((p / METRICS_FILE).is_file() or (p / HISTORY_FILE).is_file()))
-
-
-def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _saved_params(run):
-    """The resolved parameters saved in a run folder, or {}."""
-    for path in sorted(run.glob("*param*.json")) + sorted(run.glob("*param*.y*ml")):
-        if path.suffix == ".json":
-            data = _read_json(path)
-        else:
-            import yaml
-
-            try:
-                data = yaml.safe_load(path.read_text())
-            except (OSError, yaml.YAMLError):
-                data = None
-        if isinstance(data, dict):
-            return data
-    return {}
+                  if p.is_dir() and ((p / runs.METRICS_FILE).is_file() or (p / runs.HISTORY_FILE).is_file()))
 
 
 def describe_run(run, metrics=None):
-    """``{"dataset", "model", "backend"}`` of a run folder (None where nothing says)."""
-    metrics = _read_json(run / METRICS_FILE) if metrics is None else metrics
-    nested = [metrics[k] for k in _NESTED if isinstance(metrics.get(k), dict)]
-    sources = [metrics, *nested, _saved_params(run)]
-    out = {}
-    for field, aliases in DESCRIPTION.items():
-        out[field] = next((s[a] for s in sources for a in aliases if s.get(a) not in (None, "")), None)
-    return out
+    """``{"dataset", "model", "backend"}`` of a run folder: from metrics.json, else params.yaml
+    (which has no backend), else None."""
+    metrics = runs.read_json(Path(run) / runs.METRICS_FILE) if metrics is None else metrics
+    saved = params.read_saved(run)
+    return {key: metrics.get(key, saved.get(key)) for key in DESCRIPTION}
 
 
 def _numbers(mapping):
     return {k: float(v) for k, v in mapping.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def runs_table(runs):
-    """One row per run: run, dataset, model, backend, n_images, test metrics, ``<baseline>_<metric>``."""
+def folderstable(folders):
+    """One row per run: run, dataset, model, backend, epochs, n_images, the test metrics and
+    ``grayscale_<metric>`` for the baseline."""
     rows = []
-    for run in map(Path, runs):
-        metrics = _read_json(run / METRICS_FILE)
-        row = {"run": run.name, **describe_run(run, metrics)}
-        if metrics.get("n_images") is not None:
-            row["n_images"] = metrics["n_images"]
-        test = metrics.get("test")
-        row.update(_numbers(test if isinstance(test, dict) else metrics))
-        for baseline, values in (metrics.get("baselines") or {}).items():
-            if isinstance(values, dict):
-                row.update({f"{baseline}_{k}": v for k, v in _numbers(values).items()})
+    for run in map(Path, folders):
+        metrics = runs.read_json(run / runs.METRICS_FILE)
+        row = {"run": run.name, **describe_run(run, metrics), "epochs": metrics.get("epochs"),
+               "n_images": metrics.get("n_images")}
+        row.update(_numbers(metrics.get("test", {})))
+        for baseline, values in metrics.get("baselines", {}).items():
+            row.update({f"{baseline}_{k}": v for k, v in _numbers(values).items()})
         rows.append(row)
-    columns = ["run", *DESCRIPTION, "n_images"]
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return pd.DataFrame(columns=columns)
-    return table[[c for c in columns if c in table] + [c for c in table if c not in columns]]
+    columns = ["run", *DESCRIPTION, "epochs", "n_images"]
+    table = pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
+    return table[columns + [c for c in table if c not in columns]]
 
 
-def load_histories(runs):
-    """Long table (run, epoch, metric, value) of every run's history.csv."""
-    frames = []
-    for run in map(Path, runs):
-        try:
-            history = pd.read_csv(run / HISTORY_FILE)
-        except (OSError, ValueError):
-            continue
-        if "epoch" not in history:
-            history["epoch"] = np.arange(1, len(history) + 1)
-        long = history.melt(id_vars="epoch", var_name="metric", value_name="value")
-        long["value"] = pd.to_numeric(long["value"], errors="coerce")
-        frames.append(long.dropna(subset=["value"]).assign(run=run.name))
+def load_histories(folders):
+    """Long table (run, epoch from 1, metric, split, value) of every run's history.csv."""
+    frames = [history_long(run / runs.HISTORY_FILE).assign(run=run.name)
+              for run in map(Path, folders) if (run / runs.HISTORY_FILE).is_file()]
+    columns = ["run", "epoch", "metric", "split", "value"]
     if not frames:
-        return pd.DataFrame(columns=["run", "epoch", "metric", "value"])
-    return pd.concat(frames, ignore_index=True)[["run", "epoch", "metric", "value"]]
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def plot_histories(histories, metrics=None, col_wrap=3):
-    """Seaborn line plots, one panel per metric, one line per run; None when there is nothing."""
+    """Seaborn line plots, one panel per metric, one colour per run, train solid and val dashed;
+    None when there is nothing to plot."""
     import seaborn as sns
 
     data = histories if metrics is None else histories[histories["metric"].isin(metrics)]
+    data = data[data["metric"] != "seconds"]
     if data.empty:
         return None
-    return sns.relplot(data=data, x="epoch", y="value", hue="run", col="metric", kind="line",
+    return sns.relplot(data=data, x="epoch", y="value", hue="run", style="split", col="metric", kind="line",
                        col_wrap=min(col_wrap, data["metric"].nunique()), height=2.6,
                        facet_kws={"sharey": False}, marker="o")
 
 
-def _natural_key(path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
-
-
 def sample_grids(run):
-    """A run's sample-grid images in natural order: ``*grid*`` / ``*sample*`` PNGs, else top-level PNGs."""
-    run = Path(run)
-    named = [p for p in run.rglob("*.png") if re.search(r"grid|sample", p.name, re.IGNORECASE)]
-    return sorted(named or run.glob("*.png"), key=_natural_key)
+    """A run's sample grids, in order: the per-epoch validation grids, then the test grids."""
+    samples = Path(run) / runs.SAMPLES_DIR
+    return sorted(samples.glob("epoch_*.png")) + sorted(samples.glob("test_*.png"))
 
 
-def show_sample_grids(runs, width=5.0):
-    """One figure with each run's last sample grid side by side; None when no run has one."""
+def show_sample_grids(folders, width=5.0):
+    """One figure with each run's last epoch grid side by side; None when no run has one."""
     import matplotlib.pyplot as plt
 
-    shown = [(Path(run).name, grids[-1]) for run in runs if (grids := sample_grids(run))]
+    shown = [(Path(run).name, grids[-1]) for run in folders
+             if (grids := sorted((Path(run) / runs.SAMPLES_DIR).glob("epoch_*.png")))]
     if not shown:
         return None
     fig, axes = plt.subplots(1, len(shown), figsize=(width * len(shown), width), squeeze=False)

@@ -155,7 +155,6 @@ def load_example(example, crop_to_box=True):
     rgb = read_rgb(example.path)
     if crop_to_box:
         rgb = crop_box(rgb, example.box)
-    mean_chroma = chroma(rgb)
-    if mean_chroma < COLORLESS_CHROMA:
-        raise SkipImage(f"no colour (mean chroma {mean_chroma:.1f})")
+    if is_colorless(rgb):
+        raise SkipImage(f"no colour (mean chroma {chroma(rgb):.1f})")
     return rgb

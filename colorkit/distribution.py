@@ -6,9 +6,8 @@ the same weights, and the update equals one device's on the whole batch.
 - JAX: Keras' distribution API (`keras.distribution.DataParallel`). XLA (GSPMD) then computes
   every mean and batch-norm statistic over the global batch by itself.
 - TensorFlow: a `tf.distribute.MirroredStrategy`, in whose scope the model is built, compiled or
-  restored (the model and its optimizers keep it). The optimizers sum the replicas' gradients, so
-  `colorkit.backends.tensorflow` scales each replica's by 1 / replicas, and batch norm layers
-  synchronize their statistics across replicas.
+  restored (the model and its optimizers keep it); batch norm layers synchronize their
+  statistics across replicas. How gradients are scaled for it is `colorkit.backends.tensorflow`'s.
 - PyTorch: Keras has no multi-device data parallelism for it.
 """
 

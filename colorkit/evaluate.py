@@ -1,4 +1,4 @@
-"""Evaluate a saved generator on any folder of colour photos (`colorkit evaluate`).
+"""Evaluate a saved generator on any folder of colour photos (the library of `colorkit evaluate`).
 
 Photos are decoded with :mod:`colorkit.decode` and cropped and resized exactly as for training
 (:func:`colorkit.pipeline.prepare_image`: centre square, INTER_AREA to the size, Lab), so
@@ -6,16 +6,7 @@ the numbers compare with a run's own test metrics. Photos without colour are ski
 training: against a gray original every colorization would count as wrong.
 """
 
-import json
 import sys
-
-# The CLI's exit code for user errors. Handlers print their own one-line errors: under
-# `python -m colorkit.cli` the CLI module is `__main__`, so its exception class would not match.
-USAGE_ERROR = 2
-
-# (metric, how to read it) for the table; higher is better except where marked.
-_TABLE_NOTES = {"mae_ab": "lower is better", "dcf": "lower is better", "ab_hist_dist": "lower is better",
-                "fid": "lower is better"}
 
 
 def _folder_examples(images_dir):
@@ -79,62 +70,3 @@ def evaluate_folder(model_path, images_dir, size=None, batch_size=16, progress=T
         raise ValueError(f"none of the {len(skipped)} image files in {images_dir} is a usable colour "
                          f"photo{first}")
     return evaluate_generator(generator, lab, batch_size=batch_size), skipped
-
-
-def format_table(result):
-    """Lines of a ``metric | model | grayscale`` table."""
-    model, gray = result["test"], result["baselines"]["grayscale"]
-    lines = [f"{'metric':<14}{'model':>12}{'grayscale':>12}", "-" * 38]
-    for name, value in model.items():
-        note = f"  ({_TABLE_NOTES[name]})" if name in _TABLE_NOTES else ""
-        lines.append(f"{name:<14}{value:>12.4f}{gray.get(name, float('nan')):>12.4f}{note}")
-    lines.append(f"{result['n_images']} images")
-    return lines
-
-
-def run_evaluate(args):
-    from pathlib import Path
-
-    from colorkit.datasets import DatasetNotFound
-
-    try:
-        if (args.size is not None and args.size < 1) or args.batch_size < 1:
-            raise ValueError("--size and --batch-size must be positive")
-        if len(args.sources) != (1 if args.preset else 2):
-            raise ValueError("give MODEL IMAGES_DIR, or --preset NAME IMAGES_DIR")
-        model = args.preset or args.sources[0]
-        if not args.preset and not Path(model).is_file():
-            raise FileNotFoundError(f"no model file at {model}")
-        result, skipped = evaluate_folder(model, args.sources[-1], args.size, args.batch_size,
-                                          progress=not args.quiet)
-    except (FileNotFoundError, DatasetNotFound, ValueError) as err:
-        print(f"colorkit evaluate: error: {err}", file=sys.stderr)
-        return USAGE_ERROR
-    for skip in skipped:
-        print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
-    for line in format_table(result):
-        print(line)
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {out}")
-    print(json.dumps(result))
-    return 0
-
-
-def add_evaluate(subparsers):
-    parser = subparsers.add_parser(
-        "evaluate", help="metrics of a saved generator on a folder of colour photos",
-        description="Decode every photo below IMAGES_DIR (centre square, resized to --size as in "
-                    "training), colorize its L channel and compare with the original; the grayscale "
-                    "image (ab = 0) is the baseline. Prints a table; the last stdout line is the JSON.")
-    parser.add_argument("sources", nargs="+", metavar="[MODEL] IMAGES_DIR",
-                        help="generator saved as .keras (e.g. outputs/<run>/generator.keras), unless --preset; "
-                             "then the folder of colour photos, searched recursively")
-    parser.add_argument("--preset", default=None, help="evaluate a pretrained preset instead of a model file")
-    parser.add_argument("--size", type=int, default=None, help="the generator's training size, px (default: read)")
-    parser.add_argument("--json", default=None, help="also write the metrics JSON to this file")
-    parser.add_argument("--batch-size", type=int, default=16, help="images per inference batch")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_evaluate)

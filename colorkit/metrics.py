@@ -4,7 +4,7 @@ Every measure compares the image a user sees (the input L plus the predicted ab,
 8-bit RGB) with the original photo, over a whole set:
 
 - ``psnr``: mean per-image PSNR in dB of the 8-bit RGB values; identical images (and any
-  error under :data:`PSNR_CAP`) read 100 dB, as in training's ``colorkit.gan.metrics.psnr``,
+  error under :data:`PSNR_CAP`) read 100 dB, as in training's ``colorkit.gan.step_metrics.psnr``,
   so that a set mean stays finite and JSON-safe.
 - ``ssim``: mean per-image SSIM over the RGB channels with an 11x11 Gaussian window of
   sigma 1.5 (Wang et al. 2004), through ``skimage.metrics.structural_similarity``.

@@ -4,13 +4,14 @@ Cache layout, one folder per dataset, split policy, image size and crop option::
 
     <root>/<dataset>-<split>-<size>[-box]/
         train.npy, val.npy, test.npy   (N, size, size, 3) float16: L/50-1, a/110, b/110
-        manifest.json                  written last: format, sources (size + mtime), counts, skips
+        manifest.json                  written last: format, sources (size, mtime, pixel hash), counts, skips
 
-``<root>`` is ``cache_dir`` when given, else ``$COLORKIT_CACHE``, else
-``<data_dir or .>/.cache/colorkit``. Each split is fingerprinted on its source files
-(path, box, bytes, mtime) and the cache settings, so only changed splits are rebuilt; a
-folder without ``manifest.json`` (a killed prepare) is rebuilt whole. The split seed is not
-in the folder name: where it changes the split, the file lists change the fingerprints.
+``<root>`` is :func:`colorkit.runs.cache_root`: ``cache_dir`` when given, else
+``$COLORKIT_CACHE``, else ``outputs/.cache`` (the same for ``colorkit prepare`` and a run).
+Each split is fingerprinted on its source files (path, box, bytes, mtime) and the cache
+settings, so only changed splits are rebuilt; a folder without ``manifest.json`` (a killed
+prepare) is rebuilt whole. The split seed is not in the folder name: where it changes the
+split, the file lists change the fingerprints.
 Two prepares of the same folder at once are not supported.
 """
 
@@ -26,24 +27,24 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from colorkit import runs
 from colorkit.color import rgb_to_network
 from colorkit.datasets import load_splits
 from colorkit.decode import SkipImage, load_example
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each source's pixel hash, for the duplicate report
 CACHE_DTYPE = np.float16
 MANIFEST = "manifest.json"
 SPLIT_NAMES = ("train", "val", "test")
-CACHE_ENV = "COLORKIT_CACHE"
 _COPY_ROWS = 512
 MAX_ZOOM = 1.15  # largest augmentation upscale before cropping back
 
 
-def cache_folder(dataset, data_dir, size, split, *, cache_dir=None, crop_to_box=False):
-    """The cache folder of one (dataset, split policy, size, crop) combination."""
-    root = cache_dir or os.environ.get(CACHE_ENV) or Path(data_dir or ".") / ".cache" / "colorkit"
+def cache_folder(dataset, size, split, *, cache_dir=None, crop_to_box=False):
+    """The cache folder of one (dataset, split policy, size, crop) combination under
+    :func:`colorkit.runs.cache_root`."""
     name = f"{dataset}-{split}-{size}" + ("-box" if crop_to_box else "")
-    return Path(root).expanduser().resolve() / name
+    return runs.cache_root(cache_dir).resolve() / name
 
 
 def center_square(rgb):
@@ -131,10 +132,16 @@ def _keep_first_rows(path, count):
     os.replace(shrunk, path)
 
 
+def _pixel_hash(image):
+    """A short hash of a cached image's pixels: equal for photos that decode to the same image."""
+    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest()
+
+
 def _build_split(path, name, examples, size, progress):
-    """Decode ``examples`` into ``path`` atomically; returns (kept source indices, skipped)."""
+    """Decode ``examples`` into ``path`` atomically; returns (kept source indices, their pixel
+    hashes, skipped)."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    kept, skipped = [], []
+    kept, hashes, skipped = [], [], []
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=CACHE_DTYPE, shape=(len(examples), size, size, 3))
         bar = tqdm(examples, desc=f"{name:>5}", unit="img", file=sys.stderr, disable=not progress)
@@ -148,6 +155,7 @@ def _build_split(path, name, examples, size, progress):
                 bar.set_postfix(skipped=len(skipped), refresh=False)
                 continue
             kept.append(i)
+            hashes.append(_pixel_hash(out[len(kept) - 1]))
         out.flush()
         del out
         if len(kept) < len(examples):
@@ -156,7 +164,18 @@ def _build_split(path, name, examples, size, progress):
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + "k").unlink(missing_ok=True)
-    return kept, skipped
+    return kept, hashes, skipped
+
+
+def find_duplicates(infos):
+    """Groups of cached images with the same pixels, within and across splits: each a list of
+    ``{"split", "file"}``, e.g. a photo that is both in train and in val."""
+    seen = {}
+    for name in SPLIT_NAMES:
+        for entry in infos[name]["sources"]:
+            if entry.get("hash") is not None:
+                seen.setdefault(entry["hash"], []).append({"split": name, "file": entry["path"]})
+    return [group for group in seen.values() if len(group) > 1]
 
 
 def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=False, seed=0, progress=True):
@@ -173,8 +192,10 @@ def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=
         progress: bool. Show tqdm bars on stderr. Defaults to True.
 
     Returns:
-        dict: dataset, size, split, counts, skipped (file + reason), cache (folder) and
-        built (the splits decoded this time; empty when everything was reused).
+        dict: dataset, size, split, counts, skipped (file + reason), duplicates (groups of
+        images with the same pixels, see :func:`find_duplicates`; they are reported, not
+        removed, so that the official splits keep their counts), cache (folder) and built
+        (the splits decoded this time; empty when everything was reused).
 
     Raises:
         ValueError: bad size or split, or no usable training image.
@@ -185,7 +206,7 @@ def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=
     splits = load_splits(dataset, data_dir, split, crop_to_box=crop_to_box, seed=seed)
     if not splits.train:
         raise ValueError(f"{dataset} (split {splits.split!r}) has no training images in {data_dir}")
-    folder = cache_folder(dataset, data_dir, size, splits.split, cache_dir=cache_dir, crop_to_box=crop_to_box)
+    folder = cache_folder(dataset, size, splits.split, cache_dir=cache_dir, crop_to_box=crop_to_box)
     settings = {"format": FORMAT_VERSION, "dataset": dataset, "split": splits.split, "size": size,
                 "crop_to_box": crop_to_box, "dtype": np.dtype(CACHE_DTYPE).name}
     old = _read_manifest(folder) or {"splits": {}}
@@ -202,13 +223,14 @@ def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=
             # Without a manifest the folder reads as incomplete until this build finishes.
             (folder / MANIFEST).unlink(missing_ok=True)
             _remove_stale_temps(folder)
-        kept, skipped = _build_split(folder / f"{name}.npy", name, examples, size, progress)
+        kept, hashes, skipped = _build_split(folder / f"{name}.npy", name, examples, size, progress)
         if name == "train" and not kept:
             raise ValueError(f"{dataset}: all {len(skipped)} training images were skipped; "
                              f"first: {skipped[0]['file']}: {skipped[0]['reason']}")
         rows = dict(zip(kept, range(len(kept))))
         for i, entry in enumerate(sources):
             entry["row"] = rows.get(i)
+            entry["hash"] = hashes[entry["row"]] if entry["row"] is not None else None
         infos[name] = {"file": f"{name}.npy", "count": len(kept), "fingerprint": fingerprint,
                        "skipped": skipped, "sources": sources}
         built.append(name)
@@ -222,8 +244,13 @@ def prepare(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=
     for name in ("val", "test"):
         if counts[name] == 0 and name in built:
             warnings.warn(f"{dataset}: the {name} split is empty (split policy {splits.split!r})", stacklevel=2)
+    duplicates = find_duplicates(infos)
+    if duplicates:
+        warnings.warn(f"{dataset}: {len(duplicates)} groups of identical images (first: "
+                      + " = ".join(f"{d['split']}:{Path(d['file']).name}" for d in duplicates[0])
+                      + "); see 'duplicates' in the summary", stacklevel=2)
     return {"dataset": dataset, "size": size, "split": splits.split, "counts": counts,
-            "skipped": skipped, "cache": str(folder), "built": built}
+            "skipped": skipped, "duplicates": duplicates, "cache": str(folder), "built": built}
 
 
 def read_manifest(cache_path):
@@ -244,14 +271,6 @@ def open_cache(cache_path):
     folder = Path(cache_path)
     manifest = read_manifest(folder)
     return {name: np.load(folder / manifest["splits"][name]["file"], mmap_mode="r") for name in SPLIT_NAMES}
-
-
-def load_prepared(dataset, data_dir, size, cache_dir=None, split=None, *, crop_to_box=False, seed=0,
-                  progress=True):
-    """:func:`prepare` (reusing a current cache) then :func:`open_cache` on the result."""
-    summary = prepare(dataset, data_dir, size, cache_dir, split, crop_to_box=crop_to_box, seed=seed,
-                      progress=progress)
-    return open_cache(summary["cache"])
 
 
 def __getattr__(name):

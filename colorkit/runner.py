@@ -1,4 +1,4 @@
-"""`colorkit run`: execute the train and evaluate notebooks once per parameter file, with papermill.
+"""The library of `colorkit run`: execute the train and evaluate notebooks once per parameter file, with papermill.
 
 Every file is checked first (keys, types, values, dataset folder, run folder), so that a typo
 in the last file stops the command before the first kernel starts. Runs then go one after
@@ -6,7 +6,6 @@ another; a failed run leaves its executed notebook, with papermill's error banne
 folder and the next run starts. `<outputs>/index.md` is rewritten after each run.
 """
 
-import json
 import logging
 import os
 import sys
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from colorkit import params
+from colorkit import params, runs
 
 BACKENDS = ("tensorflow", "jax", "torch")
-USAGE_ERROR = 2
 INDEX = "index.md"
 # (metric, label, format) of the index table, each shown beside the grayscale baseline.
 INDEX_METRICS = (("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("acc_ab_5", "acc ab 5%", "{:.3f}"),
@@ -39,24 +37,16 @@ def resolve_runs(files, sets=(), outputs=None, resume=False):
         except params.ParamsError as err:
             errors.append(str(err))
             continue
-        folder = run_dir(config)
+        folder = runs.run_folder(config)
         if folder in folders:
             errors.append(f"{path}: run_name {config['run_name']!r} is also the run of {folders[folder]}")
-        elif folder.exists() and not config["resume"]:
-            errors.append(f"{path}: {folder} exists; pass --resume to continue that run, or choose another "
-                          "run_name (e.g. --set run_name=...)")
-        elif changed := params.changed_on_resume(params.read_saved(folder), config):
-            errors.append(f"{path}: cannot resume {folder} with other parameters: "
-                          + ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items()))
+        elif problem := runs.resume_problem(config):
+            errors.append(f"{path}: {problem}")
         folders.setdefault(folder, path)
         configs.append((path, config))
     if errors:
         raise params.ParamsError("\n".join(errors))
     return configs
-
-
-def run_dir(config):
-    return params.resolve_path(config["outputs_dir"]) / config["run_name"]
 
 
 def execute(notebook, folder, config):
@@ -71,7 +61,7 @@ def execute(notebook, folder, config):
 
 def run_one(path, config, number, total, backend):
     """Train then evaluate one run; returns None, or the failure as text."""
-    folder = run_dir(config)
+    folder = runs.run_folder(config)
     changes = params.non_defaults(config)
     print(f"\n=== run {number}/{total}: {config['run_name']} ({path}, backend {backend}) -> {folder}", flush=True)
     print("    " + (", ".join(f"{k}={v!r}" for k, v in changes.items()) or "all defaults"), flush=True)
@@ -118,35 +108,29 @@ def main(files, sets=(), backend=None, outputs=None, resume=False):
 
 
 # ---- index.md ------------------------------------------------------------------------------------
-def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _notebook_failed(path):
-    return bool(_read_json(path).get("metadata", {}).get("papermill", {}).get("exception"))
+    return bool(runs.read_json(path).get("metadata", {}).get("papermill", {}).get("exception"))
 
 
 def run_status(folder):
     for notebook in params.NOTEBOOKS:
         if _notebook_failed(folder / f"{notebook}.ipynb"):
             return f"failed ({notebook})"
-    return "done" if (folder / "metrics.json").exists() else "incomplete"
+    return "done" if (folder / runs.METRICS_FILE).exists() else "incomplete"
 
 
 def index_row(folder):
     saved = yaml.safe_load((folder / "params.yaml").read_text()) or {}
-    metrics = _read_json(folder / "metrics.json")
-    progress = _read_json(folder / "checkpoints" / "progress.json")
+    metrics = runs.read_json(folder / runs.METRICS_FILE)
+    progress = runs.read_json(folder / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE)
     test, gray = metrics.get("test", {}), metrics.get("baselines", {}).get("grayscale", {})
     cells = [folder.name, run_status(folder), saved.get("dataset", "?"), saved.get("model", "?"),
              metrics.get("backend", "-"), f"{progress.get('epoch', 0)}/{saved.get('epochs', '?')}"]
     for key, _, fmt in INDEX_METRICS:
         cells.append(f"{fmt.format(test[key])} ({fmt.format(gray[key])})" if key in test and key in gray else "-")
-    grids = sorted((folder / "samples").glob("test_*.png")) or sorted((folder / "samples").glob("epoch_*.png"))
-    cells.append(f"[{grids[0].name}]({folder.name}/samples/{grids[0].name})" if grids else "-")
+    samples = folder / runs.SAMPLES_DIR
+    grids = sorted(samples.glob("test_*.png")) or sorted(samples.glob("epoch_*.png"))
+    cells.append(f"[{grids[0].name}]({folder.name}/{runs.SAMPLES_DIR}/{grids[0].name})" if grids else "-")
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
@@ -165,33 +149,3 @@ def write_index(outputs_dir):
     outputs_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-# ---- command line --------------------------------------------------------------------------------
-def run_command(args):
-    # Errors are printed here rather than raised as cli.CommandError: under `python -m colorkit.cli`
-    # the CLI module is __main__ and its exception class would not match.
-    try:
-        return main(args.params, args.set, args.backend, args.outputs, args.resume)
-    except params.ParamsError as err:
-        print(f"colorkit run: error: {err}", file=sys.stderr)
-        return USAGE_ERROR
-
-
-def add_run(subparsers):
-    parser = subparsers.add_parser(
-        "run", help="train and evaluate one run per parameter file (executes the notebooks)",
-        description="For each PARAMS.yaml: check it against the notebooks' parameters, then execute "
-                    "notebooks/train.ipynb and notebooks/evaluate.ipynb with papermill into "
-                    "<outputs>/<run_name>/, and update <outputs>/index.md. Every file is checked before "
-                    "anything runs (exit code 2 on a bad one); a failed run does not stop the next one "
-                    "(exit code 1 at the end).")
-    parser.add_argument("params", nargs="+", metavar="PARAMS.yaml", help="parameter files, run in order")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a parameter in every file (the value is read as YAML); repeatable")
-    parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="Keras backend of the notebook kernels (default: $KERAS_BACKEND, else tensorflow)")
-    parser.add_argument("--outputs", default=None, metavar="DIR", help="outputs folder (overrides outputs_dir)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue existing runs from their last checkpoint instead of refusing them")
-    parser.set_defaults(func=run_command)

@@ -1,6 +1,6 @@
 """The only per-backend code: how gradients are taken and how a step threads state.
 
-Each module offers the same six functions, picked once from `keras.config.backend()`:
+Each backend module offers the same six functions, picked once from `keras.config.backend()`:
 
 - `run_step(model, step, *args)`: call `step(data)` as `fit`/`evaluate` expects on this backend.
 - `variable_grads(fn, variables)`: `fn() -> (loss, aux)`; returns `loss, aux, grads`.
@@ -12,43 +12,32 @@ Each module offers the same six functions, picked once from `keras.config.backen
 - `apply_gradients(optimizer, grads, variables)`: one optimizer update inside a step.
 """
 
+import importlib
+
 import keras
 
+BACKENDS = ("tensorflow", "jax", "torch")
+FUNCTIONS = ("run_step", "variable_grads", "tensor_value_and_grad", "input_gradient", "forward_with_pullback",
+             "apply_gradients")
+
 _BACKEND = keras.config.backend()
+if _BACKEND not in BACKENDS:
+    raise ImportError(f"colorkit supports the {', '.join(BACKENDS)} Keras backends, not {_BACKEND!r}: "
+                      "set KERAS_BACKEND to one of them.")
+_module = importlib.import_module(f"colorkit.backends.{_BACKEND}")
+run_step = _module.run_step
+variable_grads = _module.variable_grads
+tensor_value_and_grad = _module.tensor_value_and_grad
+input_gradient = _module.input_gradient
+forward_with_pullback = _module.forward_with_pullback
+apply_gradients = _module.apply_gradients
 
-if _BACKEND == "tensorflow":
-    from colorkit.backends.tensorflow import (
-        apply_gradients,
-        forward_with_pullback,
-        input_gradient,
-        run_step,
-        tensor_value_and_grad,
-        variable_grads,
-    )
-elif _BACKEND == "jax":
-    from colorkit.backends.jax import (
-        apply_gradients,
-        forward_with_pullback,
-        input_gradient,
-        run_step,
-        tensor_value_and_grad,
-        variable_grads,
-    )
-elif _BACKEND == "torch":
-    from colorkit.backends.torch import (
-        apply_gradients,
-        forward_with_pullback,
-        input_gradient,
-        run_step,
-        tensor_value_and_grad,
-        variable_grads,
-    )
-else:
-    raise ImportError(
-        f"colorkit supports the tensorflow, jax and torch Keras backends, not {_BACKEND!r}: "
-        "set KERAS_BACKEND to one of them."
-    )
 
+def configure():
+    """Process-wide framework settings for training and inference, applied when a run or a
+    colorization starts (not on import): on JAX, a compilation cache on disk."""
+    if _BACKEND == "jax":
+        _module.enable_compilation_cache()
 
 
 def mixed_precision_problem():
@@ -63,4 +52,5 @@ def mixed_precision_problem():
     return None
 
 
-__all__ = ["apply_gradients", "forward_with_pullback", "input_gradient", "mixed_precision_problem", "run_step", "tensor_value_and_grad", "variable_grads"]
+__all__ = ["apply_gradients", "configure", "forward_with_pullback", "input_gradient", "mixed_precision_problem",
+           "run_step", "tensor_value_and_grad", "variable_grads"]

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import jax
 from keras import StatelessScope
-from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+from colorkit.backends.keras_private import current_stateless_scope
 
 
-def _enable_compilation_cache():
+def enable_compilation_cache():
     """Keep XLA's compiled programs on disk: a GAN step and its eager initializers take tens of
     seconds to compile on a CPU, again in every new process (each notebook kernel). An explicit
     JAX_COMPILATION_CACHE_DIR wins; COLORKIT_JAX_CACHE=0 turns this off."""
@@ -25,9 +26,6 @@ def _enable_compilation_cache():
     cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     jax.config.update("jax_compilation_cache_dir", str(cache_home / "colorkit" / "jax"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-
-
-_enable_compilation_cache()
 
 
 def _state_lists(model, state):
@@ -65,7 +63,7 @@ def _values(scope, variables):
 
 
 def variable_grads(fn, variables):
-    parent = get_stateless_scope()
+    parent = current_stateless_scope()
 
     def objective(values):
         with _ChildScope(parent, zip(variables, values)) as child:
@@ -79,7 +77,7 @@ def variable_grads(fn, variables):
 
 
 def tensor_value_and_grad(fn, x):
-    parent = get_stateless_scope()
+    parent = current_stateless_scope()
 
     def objective(x):
         with _ChildScope(parent) as child:
@@ -92,7 +90,7 @@ def tensor_value_and_grad(fn, x):
 
 
 def input_gradient(fn, x):
-    parent = get_stateless_scope()
+    parent = current_stateless_scope()
 
     def scalar(x):
         # State changes inside a penalty's inner gradient are discarded, as the other backends do
@@ -104,7 +102,7 @@ def input_gradient(fn, x):
 
 
 def forward_with_pullback(fn, variables):
-    parent = get_stateless_scope()
+    parent = current_stateless_scope()
 
     def forward(values):
         with _ChildScope(parent, zip(variables, values)) as child:
@@ -121,7 +119,7 @@ def apply_gradients(optimizer, grads, variables):
     """The optimizer's stateless update on the scope's values, assigned back into the scope: a
     loss-scale optimizer branches with `ops.cond`, and variables assigned inside a traced branch
     would leak its tracers."""
-    scope = get_stateless_scope()
+    scope = current_stateless_scope()
     new_values, new_state = optimizer.stateless_apply(_values(scope, optimizer.variables), grads,
                                                       _values(scope, variables))
     for variable, value in zip([*variables, *optimizer.variables], [*new_values, *new_state]):

@@ -9,9 +9,7 @@ they are.
 
 import tensorflow as tf
 
-
-def run_step(model, step, data):
-    return step(data)
+from colorkit.backends.eager import apply_gradients, run_step
 
 
 def _replica_scale():
@@ -47,5 +45,5 @@ def forward_with_pullback(fn, variables):
     return out, lambda cotangent: tape.gradient(out, variables, output_gradients=cotangent * _replica_scale())
 
 
-def apply_gradients(optimizer, grads, variables):
-    optimizer.apply(grads, variables)
+__all__ = ["apply_gradients", "forward_with_pullback", "input_gradient", "run_step", "tensor_value_and_grad",
+           "variable_grads"]

@@ -5,9 +5,7 @@
 
 import torch
 
-
-def run_step(model, step, data):
-    return step(data)
+from colorkit.backends.eager import apply_gradients, run_step
 
 
 def _tensors(variables):
@@ -40,5 +38,5 @@ def forward_with_pullback(fn, variables):
     return out, lambda cotangent: _grads(out, _tensors(variables), grad_outputs=cotangent)
 
 
-def apply_gradients(optimizer, grads, variables):
-    optimizer.apply(grads, variables)
+__all__ = ["apply_gradients", "forward_with_pullback", "input_gradient", "run_step", "tensor_value_and_grad",
+           "variable_grads"]

@@ -241,13 +241,3 @@ def fetch(dataset, root, base_url=None, archives=None, progress=True):
             raise DatasetNotFound(layout_message(dataset, root, reason=reason)) from err
         _install(archive, path, root)
     return require_layout(dataset, root)
-
-
-def fetch_flowers102(root, base_url=FLOWERS102_URL, archives=None, progress=True):
-    """Download Oxford 102 Flowers into ``root``: ``jpg/``, ``imagelabels.mat``, ``setid.mat``."""
-    return fetch("flowers102", root, base_url, archives, progress)
-
-
-def fetch_stanford_dogs(root, base_url=STANFORD_DOGS_URL, archives=None, progress=True):
-    """Download Stanford Dogs into ``root``: ``Images/``, ``Annotation/`` and the ``.mat`` lists."""
-    return fetch("stanford_dogs", root, base_url, archives, progress)

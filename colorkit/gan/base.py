@@ -10,13 +10,14 @@ One `train_step` (the step a `fit` batch runs):
 Subclasses say what the discriminator update and the generator objective are.
 """
 
+import re
 import weakref
 
 import keras
 from keras import ops
 
 from colorkit import backends
-from colorkit.gan import metrics
+from colorkit.gan import step_metrics
 from colorkit.gan.loss_scale import DynamicLossScale
 from colorkit.gan.weight_average import WeightAverage
 
@@ -46,9 +47,9 @@ def _optimizer_config(optimizer):
 class ColorizationGAN(keras.Model):
     """A generator that colorizes L, trained against an optional discriminator.
 
-    Both optimizers live in the one `MultiOptimizer` of the model (discriminator variables, whose
-    layers are named `d_...`, go to the discriminator's), so that saving, resuming and callbacks
-    see them on every backend. `compile(g_optimizer, d_optimizer)`.
+    Both optimizers live in the one `MultiOptimizer` of the model (the discriminator's variables,
+    listed by path, go to the discriminator's), so that saving, resuming and callbacks see them on
+    every backend. `compile(g_optimizer, d_optimizer)`.
 
     Args:
         generator: keras.Model. L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1].
@@ -185,10 +186,10 @@ class ColorizationGAN(keras.Model):
         return self.track(self.evaluation_terms(l, ab, fake), l, ab, fake)
 
     def track(self, terms, l, ab, fake):
-        rgb_true, rgb_pred = metrics.network_to_rgb(l, ab), metrics.network_to_rgb(l, fake)
-        terms = dict(terms, psnr=metrics.psnr(rgb_true, rgb_pred))
+        rgb_true, rgb_pred = step_metrics.network_to_rgb(l, ab), step_metrics.network_to_rgb(l, fake)
+        terms = dict(terms, psnr=step_metrics.psnr(rgb_true, rgb_pred))
         for tolerance in (2, 5):
-            terms[f"acc_{tolerance}"], terms[f"acc_ab_{tolerance}"] = metrics.pixel_accuracy(
+            terms[f"acc_{tolerance}"], terms[f"acc_ab_{tolerance}"] = step_metrics.pixel_accuracy(
                 rgb_true, rgb_pred, tolerance / 100
             )
         for tracker in self.trackers:
@@ -203,13 +204,25 @@ class ColorizationGAN(keras.Model):
             raise ValueError("give d_optimizer exactly when the model has a discriminator")
         config = {"g_optimizer": _optimizer_config(g_optimizer),
                   "d_optimizer": _optimizer_config(d_optimizer) if d_optimizer is not None else None, **kwargs}
-        mapping = {"d_.*": d_optimizer} if d_optimizer is not None else None
-        optimizer = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(g_optimizer, mapping))
+        mapping = keras.optimizers.OptimizerMap(g_optimizer, self._d_paths(d_optimizer))
+        optimizer = keras.optimizers.MultiOptimizer(mapping)
         # Keras would wrap the MultiOptimizer in its loss-scale optimizer; the scales here are per network.
         super().compile(optimizer=optimizer, auto_scale_loss=False, **kwargs)
         # Built here, after both networks, so that no variable is created while a step is traced.
         self.optimizer.build(self.trainable_variables)
         self._compile_config = config
+
+    def _d_paths(self, d_optimizer):
+        """The discriminator's variables by exact path, mapped to its optimizer (exact paths are
+        escaped, and nothing depends on how its layers are named)."""
+        if d_optimizer is None:
+            return None
+        d_paths = {v.path for v in self.discriminator.trainable_variables}
+        shared = d_paths & {v.path for v in self.generator.trainable_variables}
+        if shared:
+            raise ValueError(f"the generator and the discriminator both have variables named {sorted(shared)[:3]}: "
+                             "give their layers distinct names")
+        return {re.escape(path): d_optimizer for path in sorted(d_paths)}
 
     def get_compile_config(self):
         return self._compile_config

@@ -37,13 +37,11 @@ def resolve(name_or_path):
     if path.is_file():
         return path
     raise FileNotFoundError(f"{name_or_path!r} is neither a preset ({', '.join(names()) or 'none shipped'}) "
-                            "nor a .keras file")
+                            "nor a generator saved as .keras (training writes outputs/<run>/generator.keras)")
 
 
 def _build(config):
-    import keras
-
-    import colorkit.models  # noqa: F401  (registers the classes)
+    import keras  # importing colorkit registered its classes with Keras
 
     cls = keras.saving.get_registered_object(config["class_name"])
     if cls is None:
@@ -59,9 +57,9 @@ def load(name=DEFAULT):
     >>> generator.output_shape
     (None, 128, 128, 2)
     """
-    folder = resolve(name)
-    if folder.parent != PRESETS_DIR:
+    if name not in names():
         raise FileNotFoundError(f"{name!r} is not a preset; shipped: {', '.join(names())}")
+    folder = PRESETS_DIR / name
     config = json.loads((folder / CONFIG).read_text())
     generator = _build(config)
     with np.load(folder / WEIGHTS) as arrays:
@@ -75,13 +73,21 @@ def load(name=DEFAULT):
 
 
 def load_generator(name_or_path):
-    """A preset's generator by name, or the generator in a `.keras` file (a whole GAN works too)."""
-    resolved = resolve(name_or_path)
-    if resolved.parent == PRESETS_DIR and resolved.is_dir():
-        return load(resolved.name)
-    from colorkit.colorize import load_generator as load_file
+    """A preset's generator by name, or the generator in a `.keras` file (a whole GAN works too).
 
-    return load_file(resolved)
+    Raises:
+        FileNotFoundError: neither a preset nor a file.
+    """
+    from colorkit import backends
+
+    backends.configure()  # inference compiles too
+    path = resolve(name_or_path)
+    if path.is_dir():
+        return load(path.name)
+    import keras
+
+    model = keras.saving.load_model(path, safe_mode=True)
+    return getattr(model, "generator", model)
 
 
 def card(name=DEFAULT):

@@ -1,55 +1,23 @@
-"""One run of `notebooks/train.ipynb` and `notebooks/evaluate.ipynb`: everything they call.
+"""Training one run: everything `notebooks/train.ipynb` calls, in the order it calls it.
 
-A run lives in `<outputs_dir>/<run_name>/`:
-
-    params.yaml                 the resolved parameters
-    train.ipynb, evaluate.ipynb the executed notebooks (when run through `colorkit run`)
-    history.csv, logs/          one row per epoch; TensorBoard
-    samples/epoch_NNN.png       a validation grid per epoch; samples/test_NN.png on the test split
-    checkpoints/                last.keras, best_generator.keras, progress.json
-    loss_curves.png, generator.keras, train.json, metrics.json
+The run folder's layout and its rules are in :mod:`colorkit.runs`; evaluation is in
+:mod:`colorkit.evaluation`.
 """
 
 import importlib.metadata
-import os
 import sys
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from colorkit import backends, callbacks, checkpoints, datasets, distribution, params, presets
+from colorkit import backends, callbacks, checkpoints, datasets, distribution, params, presets, runs
 from colorkit.gan import build_gan
 from colorkit.pipeline import ColorBatches, open_cache, prepare
+from colorkit.precision import resolve as resolve_precision
 
-GENERATOR_FILE = "generator.keras"
-TRAIN_FILE = "train.json"
-METRICS_FILE = "metrics.json"
 # Split policies that draw at random use a fixed seed, so that runs of any `seed` share a test set.
 SPLIT_SEED = 0
-
-
-@dataclass
-class Run:
-    """A run folder and its resolved parameters."""
-
-    dir: Path
-    config: dict
-    started: float = field(default_factory=time.time)
-
-    @property
-    def history_csv(self):
-        return self.dir / callbacks.HISTORY
-
-    @property
-    def samples(self):
-        return self.dir / callbacks.SAMPLES
-
-
-def run_folder(config):
-    return params.resolve_path(config["outputs_dir"]) / config["run_name"]
 
 
 def environment():
@@ -62,11 +30,19 @@ def environment():
 
 
 def check_precision(precision):
-    """Raises ValueError when `precision` cannot train on this backend and machine."""
-    problem = backends.mixed_precision_problem() if precision != "float32" else None
+    """The Keras dtype policy `precision` (see :mod:`colorkit.precision`) trains with here.
+
+    Raises:
+        ValueError: the policy cannot train on this backend and machine.
+    """
+    policy, why = resolve_precision(precision, keras.config.backend())
+    problem = backends.mixed_precision_problem() if policy != "float32" else None
     if problem:
         raise ValueError(f"precision: {precision!r} cannot be used here: {problem}. "
-                         "Set precision = 'float32', or use the tensorflow or jax backend.")
+                         "Set precision = 'float32' (or 'auto'), or use the tensorflow or jax backend.")
+    if precision == "auto":
+        print(f"precision auto: {policy} ({why})")
+    return policy
 
 
 def start_run(config):
@@ -76,22 +52,19 @@ def start_run(config):
         FileExistsError: the folder holds a run and `resume` is False, or resuming would change
             a parameter the checkpoint was trained with.
     """
-    folder = run_folder(config)
-    check_precision(config["precision"])
-    if (folder / checkpoints.CHECKPOINT_DIR).exists() or (folder / callbacks.HISTORY).exists():
-        if not config["resume"]:
-            raise FileExistsError(f"{folder} already holds a run: set resume = True (colorkit run --resume) "
-                                  "to continue it, or choose another run_name")
-        changed = params.changed_on_resume(params.read_saved(folder), config)
-        if changed:
-            raise FileExistsError(f"cannot resume {folder} with other parameters: " + ", ".join(
-                f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items()))
+    folder = runs.run_folder(config)
+    policy = check_precision(config["precision"])
+    problem = runs.resume_problem(config)
+    if problem:
+        raise FileExistsError(problem)
     folder.mkdir(parents=True, exist_ok=True)
-    params.save(config, folder)
+    if {k: v for k, v in params.read_saved(folder).items() if k in config} != config:
+        params.save(config, folder)  # `colorkit run` has saved them already; a notebook run by hand has not
+    backends.configure()
     keras.utils.set_random_seed(config["seed"])
-    keras.mixed_precision.set_global_policy(config["precision"])
+    keras.mixed_precision.set_global_policy(policy)
     print(f"run {config['run_name']} in {folder}: {environment()}")
-    return Run(folder, config)
+    return runs.Run(folder, config)
 
 
 @dataclass
@@ -118,10 +91,9 @@ def prepare_data(config, progress=True):
     data_dir = params.dataset_dir(config)
     if config["download"]:
         data_dir = datasets.ensure_dataset(config["dataset"], data_dir, download=True)
-    cache = config["cache_dir"] or os.environ.get("COLORKIT_CACHE") or str(Path(config["outputs_dir"]) / ".cache")
-    return prepare(config["dataset"], str(data_dir) if data_dir else None, config["image_size"],
-                   str(params.resolve_path(cache)), config["split"] or None, crop_to_box=config["crop_to_box"],
-                   seed=SPLIT_SEED, progress=progress)
+    cache = runs.cache_root(config["cache_dir"], config["outputs_dir"])
+    return prepare(config["dataset"], str(data_dir) if data_dir else None, config["image_size"], str(cache),
+                   config["split"] or None, crop_to_box=config["crop_to_box"], seed=SPLIT_SEED, progress=progress)
 
 
 def load_data(config):
@@ -187,12 +159,13 @@ def fit(gan, data, run, initial_epoch=0, show=True):
         return None
     grid_split = "val" if len(data.arrays["val"]) else "train"
     if grid_split == "train":
-        print("no validation split: the sample grids show training images, and the last epoch is saved as best")
+        print("no validation split: the sample grids show training images (their titles say so), and no "
+              "epoch is chosen as best: the final generator is the one evaluated")
     val_l, val_ab = data.pick(grid_split, config["grid_images"], seed=config["seed"])
     data.train.set_epoch(initial_epoch)
     monitor = callbacks.best_metric(config["best_metric"], config["model"])
     standard = callbacks.standard_callbacks(run.dir, val_l, val_ab, show, val_lab=data.arrays["val"], monitor=monitor,
-                                            max_seconds=config["max_train_seconds"])
+                                            max_seconds=config["max_train_seconds"], grid_split=grid_split)
     # shuffle=False: ColorBatches orders each epoch itself, from (seed, epoch), so a resumed
     # run sees the batches an uninterrupted one would.
     return gan.fit(data.train, validation_data=data.val, epochs=config["epochs"], initial_epoch=initial_epoch,
@@ -211,82 +184,12 @@ def train_seconds(run):
 
 def finish_training(gan, data, run):
     """Save the final generator as generator.keras; write and return train.json (validation metrics)."""
-    checkpoints.save_model(gan.inference_generator(), run.dir / GENERATOR_FILE)
+    checkpoints.save_model(gan.inference_generator(), run.dir / runs.GENERATOR_FILE)
     val = gan.evaluate(data.val, return_dict=True, verbose=0) if data.val is not None else {}
     summary = {"run_name": run.config["run_name"], **environment(),
                "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "train_seconds": train_seconds(run),
                "steps": int(keras.ops.convert_to_numpy(gan.optimizer.iterations)),
+               "precision": keras.mixed_precision.global_policy().name,
                "val": {key: float(value) for key, value in val.items()}}
-    checkpoints.write_json(summary, run.dir / TRAIN_FILE)
+    checkpoints.write_json(summary, run.dir / runs.TRAIN_FILE)
     return summary
-
-
-# ---- evaluation ---------------------------------------------------------------------------------
-def open_run(config):
-    """A finished (or stopped) training run for evaluation: its saved parameters under `config`."""
-    folder = run_folder(config)
-    saved = params.read_saved(folder)
-    if not saved:
-        raise FileNotFoundError(f"no run at {folder} (no {params.PARAMS_FILE}): train it first with notebooks/"
-                                f"train.ipynb or `colorkit run`, run_name = {config['run_name']!r}")
-    return Run(folder, {**params.defaults(), **saved, **config})
-
-
-def best_generator(run):
-    """(generator, info): the best checkpoint by the validation metric, else the final generator."""
-    progress = checkpoints.read_progress(run.dir)
-    path = run.dir / checkpoints.CHECKPOINT_DIR / checkpoints.BEST_GENERATOR
-    if not path.exists():
-        path = run.dir / GENERATOR_FILE
-    info = {"file": str(path.relative_to(run.dir)), "epoch": progress.get("best_epoch"),
-            "monitor": progress.get("monitor"), "value": progress.get("best")}
-    return keras.saving.load_model(path, safe_mode=True), info
-
-
-def load_test(run):
-    """The test split's Lab array (its first `max_test_images` when > 0)."""
-    test = open_cache(prepare_data(run.config, progress=False)["cache"])["test"]
-    limit = run.config["max_test_images"]
-    return test[:limit] if limit > 0 else test
-
-
-def write_test_grids(run, generator, lab, show=True):
-    """`test_grids` grids of `grid_images` seeded test images each, as samples/test_NN.png."""
-    count = min(len(lab), run.config["grid_images"] * run.config["test_grids"])
-    rows = np.random.default_rng(run.config["seed"]).choice(len(lab), count, replace=False)
-    paths = []
-    for n, chunk in enumerate(np.array_split(rows, run.config["test_grids"]), start=1):
-        if len(chunk) == 0:
-            continue
-        images = np.asarray(lab[np.sort(chunk)], np.float32)
-        path = run.samples / f"test_{n:02d}.png"
-        callbacks.sample_grid(images[..., :1], images[..., 1:], callbacks.predict_ab(generator, images[..., :1]),
-                              path, title=f"{run.config['run_name']}: test")
-        paths.append(path)
-    if show:
-        from IPython.display import Image, display
-
-        for path in paths:
-            display(Image(filename=str(path)))
-    return paths
-
-
-def compare(result):
-    """Test metrics beside the grayscale baseline, as a table."""
-    import pandas as pd
-
-    return pd.DataFrame({"test": result["test"], **result["baselines"]})
-
-
-def write_metrics(run, result, checkpoint=None):
-    """Write metrics.json: the run, backend and versions, timings, and every test metric."""
-    train_s = train_seconds(run)
-    evaluate_s = time.time() - run.started
-    config = run.config
-    data = {"run_name": config["run_name"], **environment(), "dataset": config["dataset"],
-            "split": config["split"] or datasets.SPLIT_POLICIES[config["dataset"]][0], "model": config["model"], "image_size": config["image_size"],
-            "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "seconds": train_s + evaluate_s,
-            "train_seconds": train_s, "evaluate_seconds": evaluate_s, "checkpoint": checkpoint,
-            "best_metric": (checkpoint or {}).get("monitor"), **result}
-    checkpoints.write_json(data, run.dir / METRICS_FILE)
-    return data

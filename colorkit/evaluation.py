@@ -1,0 +1,87 @@
+"""Evaluating one trained run: everything `notebooks/evaluate.ipynb` calls.
+
+The best checkpoint (or the final generator) is measured on the test split beside the grayscale
+baseline, test grids are drawn, and metrics.json is written into the run folder (see
+:mod:`colorkit.runs`).
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from colorkit import backends, checkpoints, datasets, figures, params, runs
+from colorkit.pipeline import open_cache
+from colorkit.training import environment, prepare_data, train_seconds
+
+
+def open_run(config):
+    """A finished (or stopped) training run for evaluation: its saved parameters under `config`."""
+    folder = runs.run_folder(config)
+    saved = params.read_saved(folder)
+    if not saved:
+        raise FileNotFoundError(f"no run at {folder} (no {params.PARAMS_FILE}): train it first with notebooks/"
+                                f"train.ipynb or `colorkit run`, run_name = {config['run_name']!r}")
+    backends.configure()
+    return runs.Run(folder, {**params.defaults(), **saved, **config})
+
+
+def best_generator(run):
+    """(generator, info): the best checkpoint by the validation metric, else the final generator."""
+    progress = checkpoints.read_progress(run.dir)
+    path = run.dir / checkpoints.CHECKPOINT_DIR / checkpoints.BEST_GENERATOR
+    if not path.exists():
+        path = run.dir / runs.GENERATOR_FILE
+    info = {"file": str(path.relative_to(run.dir)), "epoch": progress.get("best_epoch"),
+            "monitor": progress.get("monitor"), "value": progress.get("best")}
+    return keras.saving.load_model(path, safe_mode=True), info
+
+
+def load_test(run):
+    """The test split's Lab array (its first `max_test_images` when > 0)."""
+    test = open_cache(prepare_data(run.config, progress=False)["cache"])["test"]
+    limit = run.config["max_test_images"]
+    return test[:limit] if limit > 0 else test
+
+
+def write_test_grids(run, generator, lab, show=True):
+    """`test_grids` grids of `grid_images` seeded test images each, as samples/test_NN.png."""
+    count = min(len(lab), run.config["grid_images"] * run.config["test_grids"])
+    rows = np.random.default_rng(run.config["seed"]).choice(len(lab), count, replace=False)
+    paths = []
+    for n, chunk in enumerate(np.array_split(rows, run.config["test_grids"]), start=1):
+        if len(chunk) == 0:
+            continue
+        images = np.asarray(lab[np.sort(chunk)], np.float32)
+        path = run.samples / f"test_{n:02d}.png"
+        figures.sample_grid(images[..., :1], images[..., 1:], figures.predict_ab_batches(generator, images[..., :1]),
+                              path, title=f"{run.config['run_name']}: test")
+        paths.append(path)
+    if show:
+        from IPython.display import Image, display
+
+        for path in paths:
+            display(Image(filename=str(path)))
+    return paths
+
+
+def compare(result):
+    """Test metrics beside the grayscale baseline, as a table."""
+    import pandas as pd
+
+    return pd.DataFrame({"test": result["test"], **result["baselines"]})
+
+
+def write_metrics(run, result, checkpoint=None):
+    """Write metrics.json: the run, backend and versions, timings, and every test metric."""
+    train_s = train_seconds(run)
+    evaluate_s = time.time() - run.started
+    config = run.config
+    data = {"run_name": config["run_name"], **environment(), "dataset": config["dataset"],
+            "split": config["split"] or datasets.SPLIT_POLICIES[config["dataset"]][0], "model": config["model"],
+            "image_size": config["image_size"],
+            "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "seconds": train_s + evaluate_s,
+            "train_seconds": train_s, "evaluate_seconds": evaluate_s, "checkpoint": checkpoint,
+            "best_metric": (checkpoint or {}).get("monitor"), **result}
+    checkpoints.write_json(data, run.dir / runs.METRICS_FILE)
+    return data
