@@ -14,12 +14,13 @@ Usage::
 import os
 from pathlib import Path
 
-from colorkit.datasets import flowers102, folder, sample, stanford_dogs
+from colorkit.datasets import flowers102, folder, places365, sample, stanford_dogs
 from colorkit.datasets.archives import DatasetNotFound, fetch, missing_entries, require_layout
 from colorkit.datasets.base import Example, Splits
 
-DATASETS = ("flowers102", "stanford_dogs", "folder", "sample")
-_SOURCES = {"flowers102": flowers102, "stanford_dogs": stanford_dogs, "folder": folder, "sample": sample}
+DATASETS = ("flowers102", "stanford_dogs", "places365", "folder", "sample")
+_SOURCES = {"flowers102": flowers102, "stanford_dogs": stanford_dogs, "places365": places365, "folder": folder,
+            "sample": sample}
 # dataset -> allowed split policies, the default first.
 SPLIT_POLICIES = {name: _SOURCES[name].POLICIES for name in DATASETS}
 
@@ -43,7 +44,7 @@ def ensure_dataset(dataset, data_dir=None, download=False):
     """The dataset folder as a Path once its official layout is there.
 
     With ``download=True`` the missing official archives are fetched and extracted
-    (flowers102, stanford_dogs); ``folder`` and ``sample`` have nothing to download.
+    (flowers102, stanford_dogs, places365); ``folder`` and ``sample`` have nothing to download.
 
     Raises:
         ValueError: unknown dataset.
@@ -85,6 +86,8 @@ def load_splits(dataset, data_dir=None, split=None, *, crop_to_box=False, seed=0
         return flowers102.load_splits(root, split)
     if dataset == "stanford_dogs":
         return stanford_dogs.load_splits(root, split, crop_to_box=crop_to_box, seed=seed)
+    if dataset == "places365":
+        return places365.load_splits(root, split, seed=seed)
     if dataset == "folder":
         return folder.load_splits(root, split, seed=seed)
     return sample.load_splits(split)

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 FLOWERS102_URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
 STANFORD_DOGS_URL = "http://vision.stanford.edu/aditya86/ImageNetDogs/"
+PLACES365_URL = "http://data.csail.mit.edu/places/places365/"
 
 _CHUNK = 1 << 20
 
@@ -37,16 +38,25 @@ class ChecksumMismatch(ValueError):
 
 @dataclass(frozen=True)
 class Archive:
-    """One official file: its published size and hash, and what it puts in the dataset folder."""
+    """One official file: its size and published hash, and what it puts in the dataset folder.
+
+    Where the authors publish an MD5 only (Places365), ``sha256`` is None and ``md5`` is checked.
+    """
 
     name: str
-    size: int
-    sha256: str
+    size: int | None
+    sha256: str | None
     provides: tuple
+    md5: str | None = None
 
     @property
     def is_archive(self):
         return self.name.endswith((".tar", ".tgz", ".tar.gz"))
+
+    @property
+    def checksum(self):
+        """(algorithm, hex digest) to verify the file with."""
+        return ("sha256", self.sha256) if self.sha256 else ("md5", self.md5)
 
 
 ARCHIVES = {
@@ -67,9 +77,17 @@ ARCHIVES = {
                 "34b47cacd9a98b5d150e084f24d29391c084c55272295ec65c85651bc35f4d6c",
                 ("file_list.mat", "train_list.mat", "test_list.mat")),
     ),
+    # The MD5s the Places365 authors publish (as torchvision records them); sizes are not published.
+    "places365": (
+        Archive("filelist_places365-standard.tar", None, None,
+                ("categories_places365.txt", "places365_train_standard.txt", "places365_val.txt"),
+                md5="35a0585fee1fa656440f3ab298f8479c"),
+        Archive("train_256_places365standard.tar", None, None, ("data_256",), md5="53ca1c756c3d1e7809517cc47c5561c5"),
+        Archive("val_256.tar", None, None, ("val_256",), md5="e27b17d8d44f4af9a78502beb927f808"),
+    ),
 }
-BASE_URLS = {"flowers102": FLOWERS102_URL, "stanford_dogs": STANFORD_DOGS_URL}
-TITLES = {"flowers102": "Oxford 102 Flowers", "stanford_dogs": "Stanford Dogs"}
+BASE_URLS = {"flowers102": FLOWERS102_URL, "stanford_dogs": STANFORD_DOGS_URL, "places365": PLACES365_URL}
+TITLES = {"flowers102": "Oxford 102 Flowers", "stanford_dogs": "Stanford Dogs", "places365": "Places365-Standard"}
 
 
 def missing_entries(dataset, root):
@@ -97,7 +115,8 @@ def layout_message(dataset, root, missing=None, reason=None):
     width = max(map(len, entries))
     for archive, entry in zip(ARCHIVES[dataset], entries):
         verb = "extract" if archive.is_archive else "download"
-        lines.append(f"  {entry:<{width}}  <- {verb} {base}{archive.name} ({archive.size:,} bytes)")
+        size = f" ({archive.size:,} bytes)" if archive.size else ""
+        lines.append(f"  {entry:<{width}}  <- {verb} {base}{archive.name}{size}")
     lines.append(f'or let colorkit fetch them: ensure_dataset("{dataset}", "{root}", download=True)'
                  " (it also extracts archives already put there by hand).")
     return "\n".join(lines)
@@ -116,8 +135,8 @@ def _shown(entry):
     return entry if "." in entry else entry + "/"
 
 
-def download(url, dest, sha256, size=None, progress=True):
-    """Fetch ``url`` to ``dest``, renamed into place only when its sha256 matches.
+def download(url, dest, expected, size=None, progress=True, algorithm="sha256"):
+    """Fetch ``url`` to ``dest``, renamed into place only when its hash (``algorithm``) is ``expected``.
 
     Raises:
         ChecksumMismatch: wrong size or hash (the partial file is removed).
@@ -126,7 +145,7 @@ def download(url, dest, sha256, size=None, progress=True):
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm)
     got_size = 0
     try:
         with (
@@ -141,9 +160,9 @@ def download(url, dest, sha256, size=None, progress=True):
                 bar.update(len(chunk))
         if size is not None and got_size != size:
             raise ChecksumMismatch(f"{dest.name}: expected {size:,} bytes, got {got_size:,} from {url}")
-        if digest.hexdigest() != sha256:
+        if digest.hexdigest() != expected:
             raise ChecksumMismatch(
-                f"{dest.name}: sha256 mismatch, expected {sha256}, got {digest.hexdigest()} from {url}")
+                f"{dest.name}: {algorithm} mismatch, expected {expected}, got {digest.hexdigest()} from {url}")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -151,8 +170,8 @@ def download(url, dest, sha256, size=None, progress=True):
     return dest
 
 
-def file_sha256(path):
-    digest = hashlib.sha256()
+def file_digest(path, algorithm="sha256"):
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
@@ -231,11 +250,12 @@ def fetch(dataset, root, base_url=None, archives=None, progress=True):
         if not any(entry in missing_entries(dataset, root) for entry in archive.provides):
             continue
         path = root / archive.name
-        if path.is_file() and file_sha256(path) == archive.sha256:
+        algorithm, expected = archive.checksum
+        if path.is_file() and file_digest(path, algorithm) == expected:
             _install(archive, path, root)  # downloaded by hand, not yet extracted
             continue
         try:
-            download(base + archive.name, path, archive.sha256, archive.size, progress=progress)
+            download(base + archive.name, path, expected, archive.size, progress=progress, algorithm=algorithm)
         except urllib.error.URLError as err:
             reason = f"could not download {base}{archive.name} ({getattr(err, 'reason', err)})"
             raise DatasetNotFound(layout_message(dataset, root, reason=reason)) from err
