@@ -11,6 +11,12 @@ import numpy as np
 
 L_MAX = 100.0
 AB_SCALE = 110.0
+# OpenCV's Lab <-> sRGB constants (D65): the white point, the XYZ <-> linear RGB matrices and the
+# knee of the Lab function; colorkit.gan.step_metrics computes the same conversion with keras.ops.
+WHITE = (0.950456, 1.0, 1.088754)
+XYZ_TO_RGB = ((3.240479, -1.53715, -0.498535), (-0.969256, 1.875991, 0.041556), (0.055648, -0.204043, 1.057311))
+RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
+LAB_DELTA = 6.0 / 29.0
 
 
 def rgb_to_lab(rgb):
@@ -22,12 +28,38 @@ def rgb_to_lab(rgb):
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(rgb.shape)
 
 
+GAMUT_STEPS = 12  # bisection steps of the chroma scale: 1/4096 of the asked chroma
+
+
+def _in_gamut(lab, tolerance=2e-3):
+    """Whether each Lab colour ``(N, 3)`` is displayable: its linear RGB, unclipped, in [0, 1]
+    (OpenCV's conversion clips, so it cannot tell)."""
+    fy = (lab[:, 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=1)
+    xyz = np.where(f > LAB_DELTA, f**3, 3.0 * LAB_DELTA**2 * (f - 4.0 / 29.0)) * np.asarray(WHITE, np.float32)
+    linear = xyz @ np.asarray(XYZ_TO_RGB, np.float32).T
+    return np.all((linear >= -tolerance) & (linear <= 1.0 + tolerance), axis=1)
+
+
 def lab_to_rgb(lab):
-    """Lab float ``(..., H, W, 3)`` -> RGB uint8, out-of-gamut colours clipped."""
+    """Lab float ``(..., H, W, 3)`` -> RGB uint8. A colour outside the sRGB gamut keeps its L and
+    hue and gets the largest chroma that fits (clipping R, G and B one by one would change its
+    lightness by up to a third of the range, and its hue)."""
     lab = np.asarray(lab, dtype=np.float32)
-    flat = lab.reshape(-1, lab.shape[-2], 3).copy()
-    flat[..., 0] = np.clip(flat[..., 0], 0.0, L_MAX)
-    rgb = cv2.cvtColor(flat, cv2.COLOR_Lab2RGB)
+    flat = lab.reshape(-1, 3).copy()
+    flat[:, 0] = np.clip(flat[:, 0], 0.0, L_MAX)
+    rgb = cv2.cvtColor(flat[None], cv2.COLOR_Lab2RGB)[0]
+    out = ~_in_gamut(flat)
+    if out.any():
+        colours = flat[out]
+        low, high = np.zeros(len(colours), np.float32), np.ones(len(colours), np.float32)
+        for _ in range(GAMUT_STEPS):  # the largest chroma scale in [0, 1] that is in gamut
+            mid = (low + high) / 2
+            trial = np.concatenate([colours[:, :1], colours[:, 1:] * mid[:, None]], axis=1)
+            fits = _in_gamut(trial, tolerance=0.0)
+            low, high = np.where(fits, mid, low), np.where(fits, high, mid)
+        mapped = np.concatenate([colours[:, :1], colours[:, 1:] * low[:, None]], axis=1)
+        rgb[out] = cv2.cvtColor(mapped[None], cv2.COLOR_Lab2RGB)[0]
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8).reshape(lab.shape)
 
 
@@ -56,7 +88,8 @@ def rgb_to_network(rgb):
 
 
 def network_to_rgb(l_norm, ab_norm):
-    """Network L ``(..., 1)`` and ab ``(..., 2)`` -> RGB uint8; L is kept, ab clipped to gamut."""
+    """Network L ``(..., 1)`` and ab ``(..., 2)`` -> RGB uint8; L and hue are kept, and chroma is
+    reduced where needed to fit the sRGB gamut (see :func:`lab_to_rgb`)."""
     lab = np.concatenate([denormalize_l(l_norm), denormalize_ab(ab_norm)], axis=-1)
     return lab_to_rgb(lab)
 

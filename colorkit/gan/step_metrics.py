@@ -5,12 +5,7 @@ They follow OpenCV's float Lab conversion (D65), so that they agree with `colork
 
 from keras import ops
 
-from colorkit.color import AB_SCALE, L_MAX
-
-_WHITE = (0.950456, 1.0, 1.088754)
-_XYZ_TO_RGB = ((3.240479, -1.53715, -0.498535), (-0.969256, 1.875991, 0.041556), (0.055648, -0.204043, 1.057311))
-_RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
-_DELTA = 6.0 / 29.0
+from colorkit.color import AB_SCALE, L_MAX, LAB_DELTA, RGB_TO_XYZ, WHITE, XYZ_TO_RGB
 
 
 def _matmul3(x, matrix):
@@ -22,17 +17,17 @@ def lab_to_rgb(lab):
     l, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     fy = (l + 16.0) / 116.0
     f = ops.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
-    linear_f = 3.0 * _DELTA**2 * (f - 4.0 / 29.0)
-    xyz = ops.where(f > _DELTA, f**3, linear_f) * ops.convert_to_tensor(_WHITE, dtype=lab.dtype)
-    rgb = ops.clip(_matmul3(xyz, _XYZ_TO_RGB), 0.0, 1.0)
+    linear_f = 3.0 * LAB_DELTA**2 * (f - 4.0 / 29.0)
+    xyz = ops.where(f > LAB_DELTA, f**3, linear_f) * ops.convert_to_tensor(WHITE, dtype=lab.dtype)
+    rgb = ops.clip(_matmul3(xyz, XYZ_TO_RGB), 0.0, 1.0)
     return ops.where(rgb <= 0.0031308, 12.92 * rgb, 1.055 * ops.power(ops.maximum(rgb, 1e-8), 1 / 2.4) - 0.055)
 
 
 def rgb_to_lab(rgb):
     """RGB in [0, 1] -> Lab (L 0..100, ab in Lab units)."""
     linear = ops.where(rgb <= 0.04045, rgb / 12.92, ops.power((rgb + 0.055) / 1.055, 2.4))
-    xyz = _matmul3(linear, _RGB_TO_XYZ) / ops.convert_to_tensor(_WHITE, dtype=rgb.dtype)
-    f = ops.where(xyz > _DELTA**3, ops.power(ops.maximum(xyz, 1e-12), 1 / 3), xyz / (3 * _DELTA**2) + 4.0 / 29.0)
+    xyz = _matmul3(linear, RGB_TO_XYZ) / ops.convert_to_tensor(WHITE, dtype=rgb.dtype)
+    f = ops.where(xyz > LAB_DELTA**3, ops.power(ops.maximum(xyz, 1e-12), 1 / 3), xyz / (3 * LAB_DELTA**2) + 4.0 / 29.0)
     return ops.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
                      axis=-1)
 
