@@ -13,9 +13,17 @@ import sys
 MODULES = ("colorkit.models", "colorkit.gan")
 
 
-def register():
-    for name in MODULES:
-        importlib.import_module(name)
+def _loading(name):
+    module = sys.modules.get(name)
+    return module is not None and getattr(module.__spec__, "_initializing", False)
+
+
+def register(finished=None):
+    """Import colorkit's model modules: their classes register with Keras as they load. When one of
+    them is loading now (it imported Keras first), it calls this again at its end (`finished`)."""
+    if not any(_loading(name) for name in MODULES if name != finished):
+        for name in MODULES:
+            importlib.import_module(name)
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):

@@ -25,3 +25,17 @@ def test_import_colorkit_then_load_a_saved_generator(tmp_path):
     done = subprocess.run([sys.executable, "-c", LOAD_ONLY, path], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "UNetGenerator"
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("first_import", ["from colorkit.models import UNetGenerator", "import colorkit.models.layers"])
+def test_every_class_is_registered_whichever_module_imports_keras_first(first_import):
+    # A colorkit model module that is what imports Keras is still loading when Keras has loaded.
+    code = f"""{first_import}
+import keras
+names = ("UNetGenerator", "PatchDiscriminator", "PhaseConv2DTranspose", "CGAN", "WGANGP", "L1Regression")
+print([n for n in names if keras.saving.get_registered_object("colorkit>" + n) is None])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
