@@ -11,8 +11,7 @@ import keras
 import numpy as np
 
 from colorkit import backends, checkpoints, datasets, figures, params, runs
-from colorkit.pipeline import open_cache
-from colorkit.training import environment, prepare_data, train_seconds
+from colorkit.training import environment, open_images, train_seconds
 
 
 def open_run(config):
@@ -38,8 +37,8 @@ def best_generator(run):
 
 
 def load_test(run):
-    """The test split's Lab array (its first `max_test_images` when > 0)."""
-    test = open_cache(prepare_data(run.config, progress=False)["cache"])["test"]
+    """The test split's Lab images (its first `max_test_images` when > 0)."""
+    test = open_images(run.config, progress=False)[0]["test"]
     limit = run.config["max_test_images"]
     return test[:limit] if limit > 0 else test
 

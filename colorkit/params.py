@@ -21,7 +21,7 @@ import yaml
 NOTEBOOKS = ("train", "evaluate")
 PARAMS_FILE = "params.yaml"
 # Keys a resumed run may change: they do not alter what its checkpoint was trained on.
-FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "download", "grid_images",
+FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "data_path", "download", "grid_images",
                   "max_test_images", "test_grids", "distribution", "max_train_seconds")
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.

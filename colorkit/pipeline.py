@@ -282,20 +282,20 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def augment_batch(lab, rng, max_zoom=MAX_ZOOM):
-    """Seeded flips and zoom-crops of a float32 ``(B, S, S, 3)`` batch, shapes kept.
+def draw_augmentation(rng, count, max_zoom=MAX_ZOOM):
+    """The random numbers of :func:`augment_batch` for ``count`` images: (flips, zooms, offsets).
+    Drawn for a whole global batch, so that each process's slice of it is augmented as it would
+    be on one process."""
+    # Every number is drawn up front, so that the stream does not depend on which branches run.
+    return rng.random(count) < 0.5, rng.uniform(1.0, max_zoom, count), rng.random((count, 2))
 
-    Each image is flipped left-right with probability 1/2, upscaled by a factor in
-    ``[1, max_zoom]`` and cropped back to ``S`` at a random offset. Bilinear resizing only
-    blends neighbours, so values stay inside the input's range.
-    """
-    count, side = lab.shape[0], lab.shape[1]
-    # Draw every number up front so the stream does not depend on which branches run.
-    flips = rng.random(count) < 0.5
-    zooms = rng.uniform(1.0, max_zoom, count)
-    offsets = rng.random((count, 2))
+
+def apply_augmentation(lab, draws):
+    """Flip and zoom-crop each image of a float32 ``(B, S, S, 3)`` batch by its ``draws``."""
+    flips, zooms, offsets = draws
+    side = lab.shape[1]
     out = np.empty_like(lab)
-    for k in range(count):
+    for k in range(len(lab)):
         img = lab[k, :, ::-1] if flips[k] else lab[k]
         big = round(side * zooms[k])
         if big > side:
@@ -306,15 +306,84 @@ def augment_batch(lab, rng, max_zoom=MAX_ZOOM):
     return out
 
 
+def augment_batch(lab, rng, max_zoom=MAX_ZOOM):
+    """Seeded flips and zoom-crops of a float32 ``(B, S, S, 3)`` batch, shapes kept.
+
+    Each image is flipped left-right with probability 1/2, upscaled by a factor in
+    ``[1, max_zoom]`` and cropped back to ``S`` at a random offset. Bilinear resizing only
+    blends neighbours, so values stay inside the input's range.
+    """
+    return apply_augmentation(lab, draw_augmentation(rng, lab.shape[0], max_zoom))
+
+
+class DecodedImages:
+    """Images decoded from their files when a batch asks for them: the training path for datasets
+    whose float cache would not fit (Places365 at 256 px is about 700 GB of float16).
+
+    ``images[rows]`` decodes those examples as :func:`prepare_image` does, on a thread pool
+    (OpenCV's decoding and resizing release the GIL). A file that cannot be decoded is replaced
+    by the next one in the list that can, so a batch stays a pure function of its rows.
+
+    Args:
+        examples: list of :class:`~colorkit.datasets.base.Example`.
+        size: int. Side of the square images.
+        threads: int. Decoding threads. Defaults to the CPU count.
+    """
+
+    def __init__(self, examples, size, threads=None):
+        self.examples = list(examples)
+        self.size = int(size)
+        self.threads = threads or os.cpu_count() or 1
+        self.replaced = 0
+        self._pool = None
+
+    def __len__(self):
+        return len(self.examples)
+
+    def _decode(self, row):
+        for k in range(len(self.examples)):
+            try:
+                image = prepare_image(self.examples[(row + k) % len(self.examples)], self.size)
+            except (SkipImage, OSError, cv2.error):
+                self.replaced += 1
+                continue
+            return image
+        raise ValueError(f"none of the {len(self.examples)} images can be decoded")
+
+    def __getitem__(self, rows):
+        """The images at ``rows`` as a float32 ``(n, size, size, 3)`` array; a slice gives the
+        DecodedImages of those examples, decoded when read (``np.asarray``), as a memmap would."""
+        if isinstance(rows, slice):
+            return DecodedImages(self.examples[rows], self.size, self.threads)
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64)).tolist()
+        if not rows:
+            return np.empty((0, self.size, self.size, 3), np.float32)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads)
+        return np.stack(list(self._pool.map(self._decode, rows)))
+
+    def __array__(self, dtype=None, copy=None):
+        images = self[np.arange(len(self))]
+        return images if dtype is None else images.astype(dtype)
+
+    def __getstate__(self):  # worker processes make their own pool
+        return {**self.__dict__, "_pool": None}
+
+
 def _define_color_batches():
     import keras
 
     class ColorBatches(keras.utils.PyDataset):
-        """``(L, ab)`` float32 batches from a cached Lab array, a pure function of (seed, epoch, index).
+        """``(L, ab)`` float32 batches of Lab images, a pure function of (seed, epoch, index).
 
-        The epoch's order is ``default_rng([seed, epoch]).permutation`` and the augmentation
-        of batch ``i`` draws from ``default_rng([seed, epoch, i])``, so equal seeds give equal
-        batches and a resumed run (``set_epoch(k)``) sees what an uninterrupted one would.
+        The images are a cached Lab array (:func:`open_cache`) or :class:`DecodedImages`. The
+        epoch's order is ``default_rng([seed, epoch]).permutation`` and the augmentation of batch
+        ``i`` draws from ``default_rng([seed, epoch, i])``, so equal seeds give equal batches and a
+        resumed run (``set_epoch(k)``) sees what an uninterrupted one would. With ``shard=(p, n)``
+        (multi-process training) ``batch_size`` is the global batch and process ``p`` gets the
+        ``p``-th of its ``n`` equal slices, augmented as on one process.
         ``on_epoch_end`` advances the epoch. With ``model.fit`` pass ``shuffle=False`` (Keras
         otherwise reorders batches with the unseeded ``random`` module) and
         ``callbacks=[batches.epoch_callback()]``, which makes fit's epoch ``e`` serve epoch
@@ -330,19 +399,24 @@ def _define_color_batches():
             seed: int. Defaults to 0.
             drop_remainder: bool. Leave out the last partial batch. Defaults to True.
             max_images: int. Keep only the first N images when > 0. Defaults to 0.
+            shard: (int, int). This process's index and the number of processes. Defaults to (0, 1).
         """
 
         def __init__(self, lab_array, batch_size, *, augment=False, shuffle=True, seed=0,
-                     drop_remainder=True, max_images=0, **kwargs):
+                     drop_remainder=True, max_images=0, shard=(0, 1), **kwargs):
             super().__init__(**kwargs)
             self.lab = lab_array[:max_images] if max_images > 0 else lab_array
             self.batch_size = int(batch_size)
             self.augment, self.shuffle, self.seed = augment, shuffle, seed
             self.drop_remainder = drop_remainder
+            self.shard = tuple(shard)
             self._epoch, self._order = 0, None
             if self.batch_size < 1 or len(self) == 0:
                 raise ValueError(f"no batches: {len(self.lab)} images, batch_size {batch_size}, "
                                  f"drop_remainder={drop_remainder}")
+            if self.batch_size % self.shard[1] or (self.shard[1] > 1 and not drop_remainder):
+                raise ValueError(f"batch_size {batch_size} must split evenly over {self.shard[1]} processes, "
+                                 "in whole batches only")
 
         def __len__(self):
             count = len(self.lab)
@@ -376,9 +450,12 @@ def _define_color_batches():
                 raise IndexError(f"batch {index} out of range ({len(self)} batches)")
             # Sorted rows read a memory-mapped cache front to back.
             rows = np.sort(self._epoch_order()[index * self.batch_size : (index + 1) * self.batch_size])
-            lab = np.asarray(self.lab[rows], dtype=np.float32)
+            part, parts = self.shard
+            local = slice(part * len(rows) // parts, (part + 1) * len(rows) // parts)
+            lab = np.asarray(self.lab[rows[local]], dtype=np.float32)
             if self.augment:
-                lab = augment_batch(lab, np.random.default_rng([self.seed, self._epoch, index]))
+                draws = draw_augmentation(np.random.default_rng([self.seed, self._epoch, index]), len(rows))
+                lab = apply_augmentation(lab, tuple(d[local] for d in draws))
             return np.ascontiguousarray(lab[..., :1]), np.ascontiguousarray(lab[..., 1:])
 
     ColorBatches.__qualname__ = "ColorBatches"

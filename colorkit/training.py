@@ -13,7 +13,7 @@ import numpy as np
 
 from colorkit import backends, callbacks, checkpoints, datasets, distribution, params, presets, runs
 from colorkit.gan import build_gan
-from colorkit.pipeline import ColorBatches, open_cache, prepare
+from colorkit.pipeline import ColorBatches, DecodedImages, open_cache, prepare
 from colorkit.precision import resolve as resolve_precision
 
 # Split policies that draw at random use a fixed seed, so that runs of any `seed` share a test set.
@@ -96,12 +96,27 @@ def prepare_data(config, progress=True):
                    config["split"] or None, crop_to_box=config["crop_to_box"], seed=SPLIT_SEED, progress=progress)
 
 
+def open_images(config, progress=True):
+    """(images, summary): every split's Lab images, from the float cache (`data_path: cache`,
+    prepared or reused) or decoded from the files as batches ask for them (`data_path: stream`)."""
+    if config["data_path"] == "cache":
+        summary = prepare_data(config, progress)
+        return open_cache(summary["cache"]), summary
+    data_dir = params.dataset_dir(config)
+    splits = datasets.load_splits(config["dataset"], str(data_dir) if data_dir else None, config["split"] or None,
+                                  crop_to_box=config["crop_to_box"], seed=SPLIT_SEED)
+    images = {name: DecodedImages(examples, config["image_size"]) for name, examples in splits.items()}
+    summary = {"dataset": config["dataset"], "split": splits.split, "size": config["image_size"],
+               "counts": splits.counts(), "cache": None}
+    return images, summary
+
+
 def load_data(config):
-    """The cached splits and seeded batches: training augmented and shuffled, validation in order."""
-    summary = prepare_data(config)
-    arrays = open_cache(summary["cache"])
+    """The splits' images and seeded batches: training augmented and shuffled, validation in order."""
+    arrays, summary = open_images(config)
+    source = f"cache {summary['cache']}" if summary["cache"] else "decoded from the files as batches need them"
     print(f"{summary['dataset']} ({summary['split']}, {summary['size']} px): "
-          + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()) + f" images; cache {summary['cache']}")
+          + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()) + f" images; {source}")
     train = ColorBatches(arrays["train"], config["batch_size"], augment=config["augment"], seed=config["seed"],
                          max_images=config["max_train_images"])
     # Data parallel: whole batches only, which split evenly over the devices (JAX requires it).
