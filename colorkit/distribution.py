@@ -39,6 +39,7 @@ def scope(distribution="none", batch_size=None):
     Example:
     >>> with scope("data_parallel", batch_size=16) as adapt:
     ...     gan = adapt(build_gan("cgan", 32))
+    data parallel over ... devices: ...
 
     Args:
         distribution: str. `none` or `data_parallel`. Defaults to `"none"`.

@@ -2,12 +2,9 @@
 once per backend and the backend-independent tests only in the first of those runs."""
 
 import os
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+from helpers import REPO, SHARED_DATASETS, shared_dataset  # noqa: F401  (re-exported: older imports)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,10 +19,3 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     return f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '(unset: tensorflow)')}"
 
-
-def shared_dataset(name):
-    """The real dataset folder shipped beside the repository, or a skip saying why it is absent."""
-    path = SHARED_DATASETS / name
-    if not path.is_dir():
-        pytest.skip(f"real dataset {name} not found at {path} (set COLORKIT_SHARED_DATASETS)")
-    return path

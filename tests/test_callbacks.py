@@ -1,12 +1,11 @@
 """Sample grids, history.csv without duplicate epochs, TensorBoard logs and the loss curves."""
 
-import csv
-
 import keras
 import numpy as np
 import pytest
+from helpers import read_csv_rows as read_rows
 
-from colorkit import callbacks
+from colorkit import callbacks, figures
 from colorkit.checkpoints import Checkpoint
 from colorkit.color import network_to_rgb
 from colorkit.gan import build_gan
@@ -29,17 +28,12 @@ def tiny_gan():
                      seed=0)
 
 
-def read_rows(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
 @pytest.mark.backend_independent
 def test_grid_image_columns_are_gray_original_colorized():
     lab = random_lab(3)
     l, ab = lab[..., :1], lab[..., 1:]
     pred = np.flip(ab, axis=1)
-    grid = callbacks.grid_image(l, ab, pred)
+    grid = figures.grid_image(l, ab, pred)
     assert grid.shape == (3 * SIZE, 3 * SIZE, 3) and grid.dtype == np.uint8
     for row in range(3):
         cells = [grid[row * SIZE : (row + 1) * SIZE, c * SIZE : (c + 1) * SIZE] for c in range(3)]
@@ -47,14 +41,14 @@ def test_grid_image_columns_are_gray_original_colorized():
         np.testing.assert_array_equal(cells[1], network_to_rgb(l[row], ab[row]))
         np.testing.assert_array_equal(cells[2], network_to_rgb(l[row], pred[row]))
         assert np.ptp(cells[0].astype(int), axis=-1).max() <= 1  # the gray column has no colour
-    assert callbacks.grid_image(l, ab).shape == (3 * SIZE, 2 * SIZE, 3)
+    assert figures.grid_image(l, ab).shape == (3 * SIZE, 2 * SIZE, 3)
 
 
 @pytest.mark.backend_independent
 def test_sample_grid_figure_and_png(tmp_path):
     lab = random_lab(2)
-    fig = callbacks.sample_grid(lab[..., :1], lab[..., 1:], lab[..., 1:], tmp_path / "g" / "grid.png", title="t")
-    assert len(fig.axes) == 6 and [a.get_title() for a in fig.axes[:3]] == list(callbacks.COLUMNS)
+    fig = figures.sample_grid(lab[..., :1], lab[..., 1:], lab[..., 1:], tmp_path / "g" / "grid.png", title="t")
+    assert len(fig.axes) == 6 and [a.get_title() for a in fig.axes[:3]] == list(figures.COLUMNS)
     assert (tmp_path / "g" / "grid.png").stat().st_size > 1000
 
 
@@ -69,11 +63,11 @@ def test_trim_history_keeps_earlier_epochs(tmp_path):
     callbacks.trim_history(tmp_path / "absent.csv", 0)  # nothing to trim
 
 
-def test_predict_ab_runs_the_generator_in_inference_mode():
+def test_predict_ab_batches_runs_the_generator_in_inference_mode():
     gan = tiny_gan()
     l = random_lab(5)[..., :1]
     expected = keras.ops.convert_to_numpy(gan.generator(l, training=False))
-    np.testing.assert_allclose(callbacks.predict_ab(gan.generator, l, batch_size=2), expected, atol=1e-6)
+    np.testing.assert_allclose(figures.predict_ab_batches(gan.generator, l, batch_size=2), expected, atol=1e-6)
     # Batch norm with batch statistics gives other colours: the grid must not use them.
     assert not np.allclose(keras.ops.convert_to_numpy(gan.generator(l, training=True)), expected, atol=1e-4)
 
@@ -107,8 +101,8 @@ def test_standard_callbacks_write_every_epoch_and_resume_without_duplicate_rows(
     assert [r["epoch"] for r in rows] == ["0", "1", "2"]
     assert (tmp_path / "samples" / "epoch_003.png").exists()
 
-    fig = callbacks.loss_curves(tmp_path / "history.csv", tmp_path / "loss_curves.png")
-    assert [ax.get_title() for ax in fig.axes] == [title for title, _ in callbacks.PANELS]
+    fig = figures.loss_curves(tmp_path / "history.csv", tmp_path / "loss_curves.png")
+    assert [ax.get_title() for ax in fig.axes] == [title for title, _ in figures.PANELS]
     assert (tmp_path / "loss_curves.png").stat().st_size > 1000
 
 
@@ -116,11 +110,11 @@ def test_standard_callbacks_write_every_epoch_and_resume_without_duplicate_rows(
 def test_loss_curves_leave_out_panels_without_data(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("epoch,g_l1,psnr,seconds,val_g_l1,val_psnr\n0,0.3,12.0,1.0,0.2,15.0\n1,0.2,13.0,1.0,0.2,16.0\n")
-    fig = callbacks.loss_curves(path)
+    fig = figures.loss_curves(path)
     assert [ax.get_title() for ax in fig.axes] == ["L1 loss (ab)", "PSNR (dB)"]
-    long = callbacks.history_long(path)
+    long = figures.history_long(path)
     assert set(long["split"]) == {"train", "val"} and long["epoch"].min() == 1
-    assert "seconds" not in set().union(*(names for _, names in callbacks.PANELS))
+    assert "seconds" not in set().union(*(names for _, names in figures.PANELS))
 
 
 def test_best_metric_auto_and_direction():

@@ -1,29 +1,15 @@
 """`colorkit evaluate` run as a user would: a briefly trained generator, a subprocess, JSON last."""
 
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
+from helpers import TINY_UNET, smooth_photos
+from helpers import colorkit_cli as colorkit
 
 from colorkit.color import rgb_to_network
 from colorkit.metrics import METRIC_KEYS
-
-# Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
-TINY = {"base_filters": 8, "depth": 2}
-
-
-def colorkit(*args):
-    return subprocess.run([sys.executable, "-m", "colorkit.cli", *map(str, args)], check=False,
-                          capture_output=True, text=True, timeout=180)
-
-
-def colour_images(count, size, seed=0):
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (count, 4, 4, 3), dtype=np.uint8)
-    return np.stack([cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC) for img in small])
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +18,14 @@ def trained(tmp_path_factory):
     from colorkit.gan import build_gan
 
     root = tmp_path_factory.mktemp("evaluate")
-    gan = build_gan("l1", 32, **TINY, seed=0)
-    l_norm, ab = rgb_to_network(colour_images(16, 32))
+    gan = build_gan("l1", 32, **TINY_UNET, seed=0)
+    l_norm, ab = rgb_to_network(smooth_photos(16, 32))
     gan.fit(l_norm, ab, batch_size=8, epochs=2, verbose=0)
     model = root / "generator.keras"
     gan.generator.save(model)
     photos = root / "photos"
     photos.mkdir()
-    for i, img in enumerate(colour_images(5, 48, seed=1)):
+    for i, img in enumerate(smooth_photos(5, 48, seed=1)):
         cv2.imwrite(str(photos / f"p{i}.jpg"), cv2.resize(img, (48 + 8 * i, 40))[..., ::-1])
     cv2.imwrite(str(photos / "gray.png"), np.full((40, 40, 3), 90, np.uint8))  # skipped: no colour
     return model, photos

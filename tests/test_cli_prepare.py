@@ -8,14 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import colorkit_cli as colorkit
 
 pytestmark = pytest.mark.backend_independent
-KEYS = {"dataset", "size", "split", "counts", "skipped", "cache"}
-
-
-def colorkit(*args):
-    return subprocess.run([sys.executable, "-m", "colorkit.cli", *map(str, args)], check=False,
-                          capture_output=True, text=True, timeout=120)
+KEYS = {"dataset", "size", "split", "counts", "skipped", "duplicates", "cache"}
 
 
 def last_json(stdout):
@@ -83,3 +79,20 @@ def test_help_and_prepare_do_not_import_keras(photos, tmp_path):
     assert done.returncode == 0, done.stderr
     help_run = colorkit("--help")
     assert help_run.returncode == 0 and "prepare" in help_run.stdout
+
+
+def test_duplicate_photos_are_reported_across_splits(photos, tmp_path):
+    # A byte-identical copy of one photo; two lossless PNG copies of another's decoded pixels.
+    (photos / "p0_copy.jpg").write_bytes((photos / "p0.jpg").read_bytes())
+    cv2.imwrite(str(photos / "p1.png"), cv2.imread(str(photos / "p1.jpg")))
+    cv2.imwrite(str(photos / "p1_again.png"), cv2.imread(str(photos / "p1.png")))
+    result = colorkit("prepare", "--dataset", "folder", "--data-dir", photos, "--size", 16, "--cache-dir",
+                      tmp_path / "c", "--split", "all_train", "--quiet")
+    assert result.returncode == 0, result.stderr
+    groups = sorted(sorted(Path(d["file"]).name for d in group) for group in last_json(result.stdout)["duplicates"])
+    assert groups == [["p0.jpg", "p0_copy.jpg"], ["p1.jpg", "p1.png", "p1_again.png"]]
+    assert "2 groups of identical images (kept" in result.stdout
+    assert sum(last_json(result.stdout)["counts"].values()) == 11  # reported, not removed
+    reused = colorkit("prepare", "--dataset", "folder", "--data-dir", photos, "--size", 16, "--cache-dir",
+                      tmp_path / "c", "--split", "all_train", "--quiet")
+    assert last_json(reused.stdout)["built"] == [] and len(last_json(reused.stdout)["duplicates"]) == 2

@@ -7,15 +7,12 @@ import cv2
 import keras
 import numpy as np
 import pytest
-from conftest import SHARED_DATASETS
+from helpers import SHARED_DATASETS, TINY_UNET, smooth_photo
 
 from colorkit.cli import main
 from colorkit.color import gray_rgb, rgb_to_lab
 from colorkit.colorize import colorize, colorize_files, lightness
 from colorkit.models import UNetGenerator
-
-# Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
-TINY = {"base_filters": 8, "depth": 2}
 
 FLOWER = SHARED_DATASETS / "flowers102" / "jpg" / "image_00001.jpg"
 
@@ -29,14 +26,9 @@ def linear_ab_model(size, weights, bias):
     return model
 
 
-def smooth_photo(height, width, seed=0):
-    small = np.random.default_rng(seed).integers(0, 256, (3, 4, 3), dtype=np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-
-
 @pytest.fixture(scope="module")
 def generator():
-    return UNetGenerator(32, **TINY)
+    return UNetGenerator(32, **TINY_UNET)
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +149,21 @@ def test_notebook_with_its_defaults_colours_with_the_default_preset(tmp_path):
         assert colourfulness(written[..., ::-1]) > 5  # real colour, not a gray copy
     outputs = [o for cell in nbformat.read(out, as_version=4).cells for o in cell.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the before / after figure
+
+
+def test_photos_of_one_render_shape_share_a_batch_and_match_one_by_one(generator, photo):
+    from colorkit.colorize import colorize_batch
+
+    calls = []
+    predict = generator.predict_on_batch
+    photos = [photo, photo[::-1].copy(), photo[:, :40].copy(), photo[..., 0].copy()]
+    try:
+        generator.predict_on_batch = lambda x: calls.append(x.shape) or predict(x)
+        batch = colorize_batch(generator, photos)
+    finally:
+        del generator.predict_on_batch
+    shapes = sorted(calls)
+    assert len(calls) == 2 and sorted(shape[0] for shape in shapes) == [1, 3]  # the cropped photo alone
+    for one, rgb in zip(photos, batch):
+        assert rgb.shape == (*one.shape[:2], 3)
+        assert np.abs(colorize(generator, one).astype(int) - rgb).max() <= 1

@@ -1,86 +1,79 @@
-"""Run comparison: the table, the curves and the grids from run folders, and its notebook."""
+"""Run comparison on real runs: the table, the curves and the grids of `colorkit run` smoke runs
+(cgan, wgangp, l1, and one that failed), and the compare notebook on them."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
 import nbformat
-import numpy as np
 import pytest
+import yaml
 
 from colorkit import compare
 
 matplotlib.use("Agg")
-pytestmark = pytest.mark.backend_independent
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "compare.ipynb"
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "compare.ipynb"
+pytestmark = [pytest.mark.backend_independent, pytest.mark.slow]
 
 
-def metrics_json(psnr, gray_psnr, **extra):
-    return {"test": {"psnr": psnr, "auc": 0.9}, "baselines": {"grayscale": {"psnr": gray_psnr, "auc": 0.8}},
-            "n_images": 12, **extra}
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Two real smoke runs (cgan, l1: 3 epochs each) and one that fails in its data cell."""
+    folder = tmp_path_factory.mktemp("compare")
+    smoke = yaml.safe_load((REPO / "params" / "smoke.yaml").read_text())
+    files = []
+    for name, extra in (("a_cgan", {}), ("b_l1", {"model": "l1"}), ("c_broken", {"max_train_images": 4})):
+        path = folder / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({**smoke, "run_name": name, **extra}))
+        files.append(str(path))
+    result = subprocess.run([sys.executable, "-m", "colorkit.cli", "run", *files, "--outputs", str(folder / "out")],
+                            cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 1 and "c_broken: train.ipynb failed" in result.stderr, result.stderr[-3000:]
+    return folder / "out"
 
 
-@pytest.fixture
-def outputs(tmp_path):
-    """Two complete runs, one described only by its saved parameters, one with a history only."""
-    import cv2
-
-    root = tmp_path / "outputs"
-    a, b, c = root / "a_cgan", root / "b_l1", root / "c_history_only"
-    for run in (a, b, c):
-        run.mkdir(parents=True)
-    (a / "metrics.json").write_text(json.dumps(metrics_json(24.5, 22.0, dataset="flowers102", model="cgan",
-                                                            backend="jax")))
-    (b / "metrics.json").write_text(json.dumps(metrics_json(25.0, 22.0)))
-    (b / "params.yaml").write_text("dataset: stanford_dogs  # dogs\nmodel: l1\nkeras_backend: torch\n")
-    for run, start in ((a, 1.0), (c, 2.0)):
-        (run / "history.csv").write_text(f"epoch,g_loss,val_psnr\n0,{start},20.0\n1,{start / 2},21.5\n")
-    for name in ("samples_epoch_2.png", "samples_epoch_10.png"):
-        cv2.imwrite(str(a / name), np.full((16, 32, 3), 200, np.uint8))
-    (root / "not_a_run").mkdir()
-    (root / "comparison.csv").write_text("")
-    return root
-
-
-def test_runs_table(outputs):
+def test_runs_table_reads_real_runs(outputs):
     runs = compare.find_runs(outputs)
-    assert [r.name for r in runs] == ["a_cgan", "b_l1", "c_history_only"]
-    table = compare.runs_table(runs)
-    assert list(table.columns[:5]) == ["run", "dataset", "model", "backend", "n_images"]
-    assert {"psnr", "auc", "grayscale_psnr", "grayscale_auc"} <= set(table.columns)
-    rows = table.set_index("run")
-    assert rows.loc["a_cgan", ["dataset", "model", "backend"]].tolist() == ["flowers102", "cgan", "jax"]
-    assert rows.loc["b_l1", ["dataset", "model", "backend"]].tolist() == ["stanford_dogs", "l1", "torch"]
-    assert rows.loc["b_l1", "psnr"] == 25.0 and rows.loc["a_cgan", "grayscale_psnr"] == 22.0
-    assert np.isnan(rows.loc["c_history_only", "psnr"])
-    unknown = {"dataset": None, "model": None, "backend": None}
-    assert compare.describe_run(outputs / "c_history_only") == unknown
+    assert [r.name for r in runs] == ["a_cgan", "b_l1"]  # the broken run wrote no history
+    table = compare.runs_table(runs).set_index("run")
+    assert table.loc["a_cgan", ["dataset", "model", "epochs", "n_images"]].tolist() == ["sample", "cgan", 3, 8]
+    assert table.loc["b_l1", "model"] == "l1"
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert table.loc[run.name, "backend"] == metrics["backend"]
+        assert table.loc[run.name, "psnr"] == metrics["test"]["psnr"]
+        assert table.loc[run.name, "grayscale_psnr"] == metrics["baselines"]["grayscale"]["psnr"]
 
 
-def test_histories_and_plots(outputs):
-    runs = compare.find_runs(outputs)
-    history = compare.load_histories(runs)
-    assert list(history.columns) == ["run", "epoch", "metric", "value"]
-    assert len(history) == 8 and set(history["run"]) == {"a_cgan", "c_history_only"}
-    assert history.query("run == 'c_history_only' and metric == 'g_loss'")["value"].tolist() == [2.0, 1.0]
-    grid = compare.plot_histories(history)
-    assert len(grid.axes.flat) == 2  # one panel per metric
-    assert len(compare.plot_histories(history, metrics=["val_psnr"]).axes.flat) == 1
-    assert compare.plot_histories(compare.load_histories([])) is None
+def test_histories_count_epochs_from_one_as_the_grids_do(outputs):
+    history = compare.load_histories(compare.find_runs(outputs))
+    assert list(history.columns) == ["run", "epoch", "metric", "split", "value"]
+    psnr = history.query("run == 'a_cgan' and metric == 'psnr'")
+    assert sorted(psnr["epoch"].unique()) == [1, 2, 3] and set(psnr["split"]) == {"train", "val"}
+    grids = sorted(p.name for p in (outputs / "a_cgan" / "samples").glob("epoch_*.png"))
+    assert grids == [f"epoch_{n:03d}.png" for n in sorted(psnr["epoch"].unique())]
+    assert "d_loss" in set(history.query("run == 'a_cgan'")["metric"])
+    assert "d_loss" not in set(history.query("run == 'b_l1'")["metric"])
+    grid = compare.plot_histories(history, metrics=["psnr", "g_l1"])
+    assert len(grid.axes.flat) == 2
 
 
-def test_sample_grids(outputs):
-    grids = compare.sample_grids(outputs / "a_cgan")
-    assert [g.name for g in grids] == ["samples_epoch_2.png", "samples_epoch_10.png"]  # natural order
+def test_sample_grids_are_the_runs_own(outputs):
+    names = [p.name for p in compare.sample_grids(outputs / "a_cgan")]
+    assert names == ["epoch_001.png", "epoch_002.png", "epoch_003.png", "test_01.png"]
     figure = compare.show_sample_grids(compare.find_runs(outputs))
-    assert len(figure.axes) == 1 and "samples_epoch_10.png" in figure.axes[0].get_title()
+    assert [ax.get_title() for ax in figure.axes] == ["a_cgan\nepoch_003.png", "b_l1\nepoch_003.png"]
     assert compare.show_sample_grids([]) is None
 
 
 def test_empty_outputs():
     assert compare.find_runs("/nonexistent/outputs") == []
     empty = compare.runs_table([])
-    assert empty.empty and list(empty.columns) == ["run", "dataset", "model", "backend", "n_images"]
+    assert empty.empty and list(empty.columns) == ["run", "dataset", "model", "backend", "epochs", "n_images"]
+    assert compare.plot_histories(compare.load_histories([])) is None
 
 
 @pytest.mark.parametrize("with_runs", [False, True])
@@ -91,9 +84,11 @@ def test_notebook(outputs, tmp_path, with_runs):
     out = tmp_path / "compare.out.ipynb"
     papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"outputs_dir": str(folder)},
                                kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
-    text = "".join(o.get("text", "") for cell in nbformat.read(out, as_version=4).cells
-                   for o in cell.get("outputs", []))
+    cells = nbformat.read(out, as_version=4).cells
+    text = "".join(o.get("text", "") for cell in cells for o in cell.get("outputs", []))
+    images = [o for cell in cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     if with_runs:
-        assert "3 runs" in text and (outputs / "comparison.csv").read_text().startswith("run,dataset")
+        assert "2 runs" in text and (outputs / "comparison.csv").read_text().startswith("run,dataset")
+        assert len(images) == 2  # the curves and the runs' last epoch grids
     else:
         assert "No runs in" in text and "no history.csv to plot" in text and "no sample grids" in text

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 pytestmark = [pytest.mark.backend_independent, pytest.mark.slow]
 

@@ -6,7 +6,6 @@ the repository) and skip when it is absent.
 """
 
 import io
-import os
 import shutil
 import tarfile
 import urllib.error
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import scipy.io
+from helpers import shared_dataset
 
 from colorkit.datasets import (
     DATASETS,
@@ -32,17 +32,14 @@ from colorkit.datasets.archives import (
     Archive,
     ChecksumMismatch,
     download,
-    fetch_flowers102,
-    fetch_stanford_dogs,
-    file_sha256,
+    fetch,
+    file_digest,
     safe_extract,
 )
 from colorkit.decode import SkipImage, is_colorless, load_example, read_rgb
 
 pytestmark = pytest.mark.backend_independent
 
-SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS",
-                             Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 BREEDS = ("n02085936-Maltese_dog", "n02099601-golden_retriever")
 
 
@@ -117,7 +114,7 @@ def serve(dataset, layout, server):
                     tar.add(layout / entry, arcname=entry)
         else:
             shutil.copy(layout / official.name, path)
-        specs.append(Archive(official.name, path.stat().st_size, file_sha256(path), official.provides))
+        specs.append(Archive(official.name, path.stat().st_size, file_digest(path), official.provides))
     return tuple(specs)
 
 
@@ -132,16 +129,17 @@ def _every(splits):
 # --- registry, names and errors -------------------------------------------------------------------
 
 def test_registry_lists_every_dataset_with_its_default_first():
-    assert DATASETS == ("flowers102", "stanford_dogs", "folder", "sample")
+    assert DATASETS == ("flowers102", "stanford_dogs", "places365", "folder", "sample")
     assert set(SPLIT_POLICIES) == set(DATASETS)
     assert SPLIT_POLICIES["flowers102"] == ("large_train", "official")
     assert SPLIT_POLICIES["stanford_dogs"] == ("official",)
+    assert SPLIT_POLICIES["places365"] == ("standard",)
     assert SPLIT_POLICIES["folder"] == ("random_80_10_10", "all_train", "all_test", "subfolders")
     assert SPLIT_POLICIES["sample"] == ("by_photo",)
 
 
 def test_unknown_dataset_and_split_name_the_value_and_the_choices(tmp_path):
-    with pytest.raises(ValueError, match=r"'mnist'.*flowers102, stanford_dogs, folder, sample"):
+    with pytest.raises(ValueError, match=r"'mnist'.*flowers102, stanford_dogs, places365, folder, sample"):
         load_splits("mnist", tmp_path)
     with pytest.raises(ValueError, match="'mnist'"):
         ensure_dataset("mnist", tmp_path)
@@ -320,7 +318,7 @@ def test_download_checks_the_hash_and_leaves_no_partial_file(tmp_path):
     src = tmp_path / "server" / "blob.bin"
     src.parent.mkdir()
     src.write_bytes(b"official bytes" * 1000)
-    sha, size = file_sha256(src), src.stat().st_size
+    sha, size = file_digest(src), src.stat().st_size
     dest = tmp_path / "data" / "blob.bin"
     assert download(src.as_uri(), dest, sha, size, progress=False) == dest
     assert dest.read_bytes() == src.read_bytes()
@@ -378,7 +376,7 @@ def test_safe_extract_keeps_links_inside_the_target(tmp_path):
 
 def test_fetch_flowers_from_official_style_archives(tmp_path):
     specs = serve("flowers102", build_flowers(tmp_path / "made"), tmp_path / "server")
-    root = fetch_flowers102(tmp_path / "flowers", base_url=(tmp_path / "server").as_uri(), archives=specs,
+    root = fetch("flowers102", tmp_path / "flowers", base_url=(tmp_path / "server").as_uri(), archives=specs,
                             progress=False)
     assert sorted(p.name for p in root.iterdir()) == ["imagelabels.mat", "jpg", "setid.mat"]
     assert load_splits("flowers102", root, "official").counts() == {"train": 4, "val": 4, "test": 4}
@@ -393,7 +391,7 @@ def test_fetch_dogs_only_downloads_what_is_missing(tmp_path):
     (tmp_path / "server" / "images.tar").unlink()  # would fail if it were fetched
     with pytest.raises(DatasetNotFound):
         load_splits("stanford_dogs", root)
-    fetch_stanford_dogs(root, base_url=(tmp_path / "server").as_uri() + "/", archives=specs, progress=False)
+    fetch("stanford_dogs", root, base_url=(tmp_path / "server").as_uri() + "/", archives=specs, progress=False)
     assert (root / "Images" / "mine" / "keep.txt").read_text() == "user data"
     assert (root / "Annotation" / BREEDS[1] / "n02099601_100").is_file()
     assert sorted(p.name for p in root.iterdir()) == ["Annotation", "Images", "file_list.mat",
@@ -404,13 +402,13 @@ def test_fetch_extracts_archives_put_there_by_hand(tmp_path):
     specs = serve("stanford_dogs", build_dogs(tmp_path / "made"), tmp_path / "server")
     root = tmp_path / "dogs"
     shutil.copytree(tmp_path / "server", root)
-    fetch_stanford_dogs(root, base_url=(tmp_path / "nowhere").as_uri(), archives=specs, progress=False)
+    fetch("stanford_dogs", root, base_url=(tmp_path / "nowhere").as_uri(), archives=specs, progress=False)
     assert load_splits("stanford_dogs", root).counts() == {"train": 18, "val": 2, "test": 6}
 
 
 def test_fetch_offline_is_dataset_not_found_with_instructions(tmp_path):
     with pytest.raises(DatasetNotFound) as err:
-        fetch_flowers102(tmp_path / "flowers", base_url=(tmp_path / "offline").as_uri(), progress=False)
+        fetch("flowers102", tmp_path / "flowers", base_url=(tmp_path / "offline").as_uri(), progress=False)
     message = str(err.value)
     assert "could not download" in message and "102flowers.tgz" in message and "setid.mat" in message
     assert not [p for p in (tmp_path / "flowers").iterdir()]  # no partial downloads left
@@ -420,18 +418,11 @@ def test_fetch_corrupted_archive_is_refused(tmp_path):
     specs = serve("flowers102", build_flowers(tmp_path / "made"), tmp_path / "server")
     corrupted = (specs[0].__class__(specs[0].name, specs[0].size, "f" * 64, specs[0].provides),) + specs[1:]
     with pytest.raises(ChecksumMismatch, match="102flowers.tgz"):
-        fetch_flowers102(tmp_path / "flowers", (tmp_path / "server").as_uri(), corrupted, progress=False)
+        fetch("flowers102", tmp_path / "flowers", (tmp_path / "server").as_uri(), corrupted, progress=False)
     assert not (tmp_path / "flowers" / "jpg").exists()
 
 
 # --- the shared real copies -------------------------------------------------------------------------------
-
-def _shared(name):
-    root = SHARED / name
-    if not root.is_dir():
-        pytest.skip(f"shared dataset copy {root} is absent (set COLORKIT_SHARED_DATASETS to its folder)")
-    return root
-
 
 def _decode_some(splits, per_split=3):
     for part in (splits.train, splits.val, splits.test):
@@ -441,7 +432,7 @@ def _decode_some(splits, per_split=3):
 
 
 def test_real_flowers_counts_and_images():
-    root = _shared("flowers102")
+    root = shared_dataset("flowers102")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the shared setid.mat lists only present files
         official = load_splits("flowers102", root, "official")
@@ -451,7 +442,7 @@ def test_real_flowers_counts_and_images():
 
 
 def test_real_dogs_counts_boxes_and_images():
-    root = _shared("stanford_dogs")
+    root = shared_dataset("stanford_dogs")
     splits = load_splits("stanford_dogs", root, crop_to_box=True)
     counts = splits.counts()
     assert counts["train"] + counts["val"] == 400 and counts["test"] == 324
@@ -461,7 +452,7 @@ def test_real_dogs_counts_boxes_and_images():
 
 
 def test_real_dogs_gray_photos_are_the_only_colourless_ones():
-    splits = load_splits("stanford_dogs", _shared("stanford_dogs"))
+    splits = load_splits("stanford_dogs", shared_dataset("stanford_dogs"))
     skipped = set()
     for e in _every(splits):
         try:

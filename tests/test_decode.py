@@ -3,18 +3,14 @@
 import cv2
 import numpy as np
 import pytest
+from helpers import gradient_photo
 from PIL import Image
 
+from colorkit.datasets import sample
 from colorkit.datasets.base import Example
 from colorkit.decode import COLORLESS_CHROMA, SkipImage, crop_box, is_colorless, load_example, read_rgb
 
 pytestmark = pytest.mark.backend_independent
-
-
-def _photo(height=48, width=64):
-    """A smooth colourful RGB image (JPEG-friendly, clearly not gray)."""
-    y, x = np.mgrid[0:height, 0:width]
-    return np.stack([x * 255 // width, y * 255 // height, 255 - x * 255 // width], axis=-1).astype(np.uint8)
 
 
 def _write(path, rgb_or_gray):
@@ -24,7 +20,7 @@ def _write(path, rgb_or_gray):
 
 
 def test_png_named_jpg_is_decoded_from_its_bytes(tmp_path):
-    rgb = _photo()
+    rgb = gradient_photo()
     png = _write(tmp_path / "real.png", rgb)
     disguised = tmp_path / "disguised.jpg"
     disguised.write_bytes(png.read_bytes())
@@ -43,7 +39,7 @@ def test_one_channel_gray_becomes_rgb_and_is_colorless(tmp_path):
 
 
 def test_gray_stored_as_rgb_jpeg_is_colorless_and_skipped(tmp_path):
-    gray = cv2.cvtColor(_photo(), cv2.COLOR_RGB2GRAY)
+    gray = cv2.cvtColor(gradient_photo(), cv2.COLOR_RGB2GRAY)
     path = _write(tmp_path / "gray_rgb.jpg", np.repeat(gray[..., None], 3, axis=2))
     assert read_rgb(path).shape == (48, 64, 3)
     assert is_colorless(read_rgb(path))
@@ -51,11 +47,47 @@ def test_gray_stored_as_rgb_jpeg_is_colorless_and_skipped(tmp_path):
         load_example(Example(str(path)))
 
 
-def test_colour_photo_is_not_colorless(tmp_path):
-    rgb = read_rgb(_write(tmp_path / "photo.jpg", _photo()))
-    assert not is_colorless(rgb)
-    assert is_colorless(rgb, threshold=1000.0)
-    assert COLORLESS_CHROMA == pytest.approx(1.0)
+def _sample_photos():
+    photos = [read_rgb(path) for path, _ in sample.photo_paths()]
+    if not photos:
+        pytest.skip("no sample photos installed (scikit-image and scikit-learn ship them)")
+    return photos
+
+
+def test_real_colour_photos_are_not_colorless_and_their_gray_versions_are(tmp_path):
+    photos = _sample_photos()
+    for rgb in photos:
+        assert not is_colorless(rgb)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        # A gray photo stored as RGB, even after a JPEG round trip: no colour to learn from.
+        path = _write(tmp_path / "gray.jpg", np.repeat(gray[..., None], 3, axis=2))
+        assert is_colorless(read_rgb(path))
+        with pytest.raises(SkipImage, match="no colour"):
+            load_example(Example(str(path)))
+    path = _write(tmp_path / "colour.png", photos[0])
+    np.testing.assert_array_equal(load_example(Example(str(path))), photos[0])
+
+
+def test_the_decision_is_at_one_lab_unit_of_mean_chroma():
+    rgb = _sample_photos()[0]
+    gray = np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2).astype(np.float64)
+
+    def desaturated(keep):
+        return np.clip(np.rint(gray + keep * (rgb - gray)), 0, 255).astype(np.uint8)
+
+    # The photo's mean chroma (Lab, by hand: sqrt(a^2 + b^2) per pixel) scales with the saturation kept.
+    def mean_chroma(img):
+        lab = cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+        return np.hypot(lab[..., 1], lab[..., 2]).mean()
+
+    # Pale: as little colour as the least colourful real photos (1.2-3 units), which must be kept.
+    faint, pale = desaturated(0.02), desaturated(0.1)
+    assert mean_chroma(faint) < 0.9 * COLORLESS_CHROMA and 1.5 * COLORLESS_CHROMA < mean_chroma(pale) < 3.0
+    assert COLORLESS_CHROMA == 1.0
+    assert is_colorless(faint) and not is_colorless(pale)
+    # The threshold is the one given.
+    assert is_colorless(pale, threshold=1.1 * mean_chroma(pale))
+    assert not is_colorless(faint, threshold=0.9 * mean_chroma(faint))
 
 
 def test_alpha_is_composited_on_white(tmp_path):
@@ -104,7 +136,7 @@ def test_cmyk_jpeg_gives_the_right_colours(tmp_path):
 
 
 def test_exif_rotation_is_applied_to_jpegs(tmp_path):
-    im = Image.fromarray(_photo(20, 40))
+    im = Image.fromarray(gradient_photo(20, 40))
     exif = im.getexif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     im.save(tmp_path / "phone.jpg", exif=exif)
@@ -112,7 +144,7 @@ def test_exif_rotation_is_applied_to_jpegs(tmp_path):
 
 
 def _jpeg_bytes(tmp_path):
-    return _write(tmp_path / "whole.jpg", _photo(96, 128)).read_bytes()
+    return _write(tmp_path / "whole.jpg", gradient_photo(96, 128)).read_bytes()
 
 
 @pytest.mark.parametrize("keep", [0.3, 0.9, -2])
@@ -148,7 +180,7 @@ def test_bytes_after_the_end_marker_are_fine(tmp_path):
 )
 def test_unreadable_files_are_skipped(tmp_path, name, content):
     if content is None:  # a PNG cut in half
-        content = _write(tmp_path / "whole.png", _photo()).read_bytes()[:500]
+        content = _write(tmp_path / "whole.png", gradient_photo()).read_bytes()[:500]
     (tmp_path / name).write_bytes(content)
     with pytest.raises(SkipImage, match="unreadable"):
         read_rgb(tmp_path / name)
@@ -160,7 +192,7 @@ def test_missing_file_is_skipped(tmp_path):
 
 
 def test_load_example_crops_to_the_box_clipped_to_the_image(tmp_path):
-    path = str(_write(tmp_path / "photo.png", _photo()))
+    path = str(_write(tmp_path / "photo.png", gradient_photo()))
     assert load_example(Example(path, (10, 5, 30, 25))).shape == (20, 20, 3)
     assert load_example(Example(path, (-10, -10, 1000, 20))).shape == (20, 64, 3)
     assert load_example(Example(path, (10, 5, 30, 25)), crop_to_box=False).shape == (48, 64, 3)
@@ -170,6 +202,6 @@ def test_load_example_crops_to_the_box_clipped_to_the_image(tmp_path):
 
 
 def test_crop_box_keeps_pixels():
-    rgb = _photo()
+    rgb = gradient_photo()
     np.testing.assert_array_equal(crop_box(rgb, (1, 2, 5, 7)), rgb[2:7, 1:5])
     assert crop_box(rgb, None) is rgb

@@ -9,7 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from colorkit import cli, distribution, params
 
@@ -101,8 +101,38 @@ def test_params_refuse_data_parallel_on_torch_before_a_kernel_starts(tmp_path, m
     assert not outputs.exists()
 
 
+# What a user's code runs (see `distribution.scope`), on two devices: a batch of 3 is refused before
+# any model is built, a batch of 4 trains.
+TWO_DEVICE_SCOPE = """
+import sys
+sys.path.insert(0, "tests")
+import keras
+from data_parallel_step import virtual_devices
+from colorkit import distribution
+from colorkit.gan import build_gan
+
+virtual_devices(2)
+try:
+    with distribution.scope("data_parallel", batch_size=3):
+        print("entered the scope")
+except ValueError as err:
+    print("refused:", err)
+with distribution.scope("data_parallel", batch_size=4) as adapt:
+    gan = adapt(build_gan("l1", 16, base_filters=4, depth=2, seed=0))
+print("built", type(gan).__name__)
+"""
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="torch refuses data_parallel itself (tested above)")
 def test_batch_that_does_not_split_evenly_is_refused():
-    if BACKEND == "torch":
-        pytest.skip("torch refuses data_parallel itself")
-    with pytest.raises(ValueError, match=r"'batch_size' = 3 does not split evenly over 2 devices"):
-        distribution._check_batch(3, 2)
+    flags = os.environ.get("XLA_FLAGS", "")
+    env = dict(os.environ, KERAS_BACKEND=BACKEND, XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count=2")
+    proc = subprocess.run([sys.executable, "-c", TWO_DEVICE_SCOPE], env=env, cwd=REPO, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    lines = proc.stdout.splitlines()
+    assert "refused: 'batch_size' = 3 does not split evenly over 2 devices (distribution: data_parallel): " \
+           "use a multiple of 2" in lines
+    assert "entered the scope" not in lines
+    assert any(line.startswith("data parallel over 2 devices") for line in lines)  # the batch of 4
+    assert lines[-1] == "built L1Regression"

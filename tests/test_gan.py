@@ -1,36 +1,24 @@
 import keras
 import numpy as np
 import pytest
+from helpers import TINY_GAN, assert_same_weights, max_abs_diff, numpy_values, sample_lab
 
 from colorkit import checkpoints
-from colorkit.datasets import load_splits
 from colorkit.gan import CGAN, WGANGP, L1Regression, build_gan
 from colorkit.gan.schedules import ExponentialFloor
-from colorkit.pipeline import prepare_image
 
 SIZE = 16
-TINY = {"base_filters": 8, "d_base_filters": 8, "d_layers": 1}
 
 
 @pytest.fixture(scope="module")
 def photos():
-    """Real photographs (the embedded sample's windows) at 32 px, as network-scaled (L, ab)."""
-    splits = load_splits("sample")
-    lab = np.stack([prepare_image(example, SIZE) for example in splits.train[:48]])
-    return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)
+    """Real photographs (the embedded sample's windows) at 16 px, as network-scaled (L, ab)."""
+    return sample_lab(SIZE, 48)
 
 
 def _gan(model, **kwargs):
     keras.utils.set_random_seed(7)
-    return build_gan(model, SIZE, seed=7, **TINY, **kwargs)
-
-
-def _values(variables):
-    return [keras.ops.convert_to_numpy(v) for v in variables]
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b, strict=True))
+    return build_gan(model, SIZE, seed=7, **TINY_GAN, **kwargs)
 
 
 @pytest.mark.parametrize("model", ["l1", "cgan"])
@@ -65,8 +53,8 @@ def test_resumed_training_ends_with_the_same_weights(photos, model, tmp_path):
     gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
     resumed = keras.saving.load_model(tmp_path / "half.keras", safe_mode=True)
     resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
-    assert _max_diff(_values(gan.variables), _values(resumed.variables)) == 0.0
-    assert _max_diff(_values(gan.optimizer.variables), _values(resumed.optimizer.variables)) == 0.0
+    assert max_abs_diff(numpy_values(gan.variables), numpy_values(resumed.variables)) == 0.0
+    assert max_abs_diff(numpy_values(gan.optimizer.variables), numpy_values(resumed.optimizer.variables)) == 0.0
     steps = [int(keras.ops.convert_to_numpy(o.iterations)) for o in (gan.optimizer, gan.d_optimizer, gan.g_optimizer)]
     assert steps == ([8, 8, 16] if model == "cgan" else [8, 16, 8])  # 4 batches x 2 epochs
 
@@ -75,11 +63,49 @@ def test_saved_gan_keeps_its_class_options_and_optimizers(tmp_path):
     gan = _gan("wgangp", n_critic=4, gp_weight=5.0, lr=3e-4, lr_schedule="exponential", lr_decay_steps=100)
     gan.save(tmp_path / "gan.keras")
     loaded = keras.saving.load_model(tmp_path / "gan.keras", safe_mode=True)
-    assert isinstance(loaded, WGANGP) and (loaded.n_critic, loaded.gp_weight) == (4, 5.0)
-    schedule = loaded.g_optimizer.learning_rate if callable(loaded.g_optimizer.learning_rate) else None
-    assert isinstance(loaded.g_optimizer._learning_rate, ExponentialFloor) or schedule is not None
-    assert loaded.g_optimizer.get_config()["beta_2"] == pytest.approx(0.9)
-    assert isinstance(_gan("cgan"), CGAN) and isinstance(_gan("l1"), L1Regression)
+    assert type(loaded) is WGANGP
+    assert (loaded.n_critic, loaded.gp_weight, loaded.l1_weight, loaded.seed) == (4, 5.0, 100.0, 7)
+    assert loaded.get_config() == gan.get_config()
+    assert_same_weights(loaded.generator, gan.generator)
+    assert_same_weights(loaded.discriminator, gan.discriminator)
+    # Adam(beta_1 0.5, beta_2 0.9: WGAN-GP's), each network's decay counted in its own updates.
+    for name, updates_per_step in (("g_optimizer", 1), ("d_optimizer", 4)):
+        saved, original = getattr(loaded, name), getattr(gan, name)
+        # Exactly Adam (on torch, Keras' torch subclass of it, on both sides).
+        assert type(saved) is type(original) and type(saved).__name__ == "Adam"
+        assert isinstance(saved, keras.optimizers.Adam)
+        assert saved.get_config() == original.get_config()
+        assert (saved.beta_1, saved.beta_2) == (0.5, pytest.approx(0.9))
+        schedule = saved._learning_rate
+        assert type(schedule) is ExponentialFloor
+        assert schedule.get_config() == {"learning_rate": pytest.approx(3e-4), "decay_steps": 100, "floor": 1e-6,
+                                         "updates_per_step": updates_per_step}
+    assert loaded.get_compile_config() == gan.get_compile_config()
+    assert type(_gan("cgan")) is CGAN and type(_gan("l1")) is L1Regression
+
+
+def _seed_state(gan):
+    return keras.ops.convert_to_numpy(gan.seed_generator.state)
+
+
+def test_wgangp_draws_new_interpolation_weights_per_sample_and_per_critic_update(photos):
+    """The real alpha ~ U(0, 1) of the penalty's x_hat (elsewhere tests fix it), one per sample."""
+    gan = _gan("wgangp", n_critic=2)
+    first, second = (keras.ops.convert_to_numpy(gan.interpolation_weights(8)) for _ in range(2))
+    assert first.shape == (8, 1, 1, 1) and first.dtype == np.float32
+    assert len(np.unique(first)) == 8 and not np.array_equal(first, second)
+    many = keras.ops.convert_to_numpy(gan.interpolation_weights(4096)).ravel()
+    assert many.min() >= 0.0 and many.max() <= 1.0
+    assert many.mean() == pytest.approx(0.5, abs=0.02) and many.std() == pytest.approx(12**-0.5, abs=0.02)
+    # A training step draws from the model's seeded generator once per critic update: after one
+    # step (n_critic = 2) the next alphas are the third draw of a twin that was not trained.
+    trained, twin = _gan("wgangp", n_critic=2), _gan("wgangp", n_critic=2)
+    before = _seed_state(trained)
+    trained.fit(photos[0][:8], photos[1][:8], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert not np.array_equal(_seed_state(trained), before)
+    draws = [keras.ops.convert_to_numpy(twin.interpolation_weights(8)) for _ in range(3)]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(trained.interpolation_weights(8)), draws[2])
+    assert not np.array_equal(draws[0], draws[1])
 
 
 @pytest.mark.parametrize("model, options", [("cgan", {"generator_steps": 2}), ("wgangp", {"n_critic": 5})])
@@ -97,20 +123,22 @@ def test_every_schedule_counts_training_steps(photos, model, options):
 def test_weight_average_is_what_is_evaluated_and_saved(photos, tmp_path):
     l, ab = photos[0][:32], photos[1][:32]
     gan = _gan("cgan", ema_decay=0.5, lr=1e-3)
-    start = _values(gan.generator.trainable_variables)
+    start = numpy_values(gan.generator.trainable_variables)
     gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    live, averaged = _values(gan.generator.trainable_variables), _values(gan.inference_generator().trainable_variables)
-    assert _max_diff(averaged, live) > 0 and _max_diff(averaged, start) > 0
+    live = numpy_values(gan.generator.trainable_variables)
+    averaged = numpy_values(gan.inference_generator().trainable_variables)
+    assert max_abs_diff(averaged, live) > 0 and max_abs_diff(averaged, start) > 0
     # One copy, refreshed on each call; predicting with it (JAX donates its buffers) leaves the average intact.
     copy = gan.inference_generator()
     copy.predict(l[:8], verbose=0)
     again = gan.inference_generator()
-    assert _max_diff(_values(again.trainable_variables), averaged) == 0.0 and again is copy
+    assert max_abs_diff(numpy_values(again.trainable_variables), averaged) == 0.0 and again is copy
     # The average of the last steps lies between the start and the live weights, closer to the latter.
-    assert sum(np.abs(a - w).sum() for a, w in zip(averaged, live)) < sum(np.abs(s - w).sum() for s, w in zip(start, live))
+    assert sum(np.abs(a - w).sum() for a, w in zip(averaged, live)) < sum(
+        np.abs(s - w).sum() for s, w in zip(start, live))
     checkpoints.save_model(gan, tmp_path / "gan.keras")
     loaded = keras.saving.load_model(tmp_path / "gan.keras", safe_mode=True)
-    assert _max_diff(_values(loaded.inference_generator().trainable_variables), averaged) == 0.0
+    assert max_abs_diff(numpy_values(loaded.inference_generator().trainable_variables), averaged) == 0.0
     assert _gan("cgan").inference_generator() is not None and _gan("cgan").weight_average is None
 
 

@@ -2,24 +2,14 @@
 
 import math
 
-import cv2
 import numpy as np
 import pytest
+from helpers import TINY_UNET, smooth_photos
 
 from colorkit import metrics
 from colorkit.color import rgb_to_network
 
-# Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
-TINY = {"base_filters": 8, "depth": 2}
-
 independent = pytest.mark.backend_independent
-
-
-def smooth_photos(count, size=32, seed=0):
-    """Colourful, smooth 8-bit images: random 4x4 colour fields upsampled."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (count, 4, 4, 3), dtype=np.uint8)
-    return np.stack([cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC) for img in small])
 
 
 def lab_pixel(l, a, b):
@@ -220,7 +210,7 @@ def test_evaluate_generator(tmp_path, monkeypatch):
     lab = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(4, 32, 32, 3))
     lab[:] = network_lab(smooth_photos(4))
     lab.flush()
-    generator = UNetGenerator(32, **TINY)
+    generator = UNetGenerator(32, **TINY_UNET)
     cache = np.load(path, mmap_mode="r")
     result = metrics.evaluate_generator(generator, cache, batch_size=3)  # a partial last batch
     assert set(result) == {"test", "baselines", "n_images"} and result["n_images"] == 4

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from helpers import assert_config_round_trip, assert_keras_round_trip
 
 from colorkit.models import PatchDiscriminator, PhaseConv2DTranspose, UNetGenerator
 from colorkit.models.unet_generator import encoder_widths
@@ -79,11 +80,8 @@ def test_generator_and_discriminator_save_and_load_with_safe_mode(tmp_path, upsa
     d = PatchDiscriminator(32, base_filters=8, n_layers=2)
     x = np.random.default_rng(1).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
     for model, inputs in ((g, x), (d, [x, np.zeros((2, 32, 32, 2), np.float32)])):
-        assert type(model).from_config(model.get_config()).get_config() == model.get_config()
-        path = tmp_path / f"{model.name}.keras"
-        model.save(path)
-        loaded = keras.saving.load_model(path, safe_mode=True)
-        assert type(loaded) is type(model)
+        assert_config_round_trip(model)
+        loaded = assert_keras_round_trip(model, tmp_path / f"{model.name}.keras")
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(inputs)),
                                       keras.ops.convert_to_numpy(model(inputs)))
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import shared_dataset
 
-from colorkit import pipeline
+from colorkit import params, pipeline, runs
 from colorkit.color import rgb_to_network
 from colorkit.datasets.base import Example
 from colorkit.pipeline import augment_batch, open_cache, prepare, prepare_image
 
-SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 SIZE = 16
 GOOD = 10
 
@@ -160,10 +160,11 @@ def test_empty_splits(photos, tmp_path):
 @pytest.mark.backend_independent
 @pytest.mark.filterwarnings("ignore:.*split is empty")
 def test_cache_location_defaults(photos, tmp_path, monkeypatch):
-    monkeypatch.delenv(pipeline.CACHE_ENV, raising=False)
+    monkeypatch.delenv(runs.CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # outside a project: relative paths are taken from here
     summary = prepare("folder", str(photos), SIZE, split="all_train", progress=False)
-    assert Path(summary["cache"]) == (photos / ".cache" / "colorkit" / f"folder-all_train-{SIZE}").resolve()
-    monkeypatch.setenv(pipeline.CACHE_ENV, str(tmp_path / "env"))
+    assert Path(summary["cache"]) == (tmp_path / "outputs" / ".cache" / f"folder-all_train-{SIZE}").resolve()
+    monkeypatch.setenv(runs.CACHE_ENV, str(tmp_path / "env"))
     summary = prepare("folder", str(photos), SIZE, split="all_train", progress=False)
     assert Path(summary["cache"]).parent == (tmp_path / "env").resolve()
 
@@ -174,6 +175,18 @@ def lab():
     rng = np.random.default_rng(0)
     l_norm, ab_norm = rgb_to_network(np.stack([colour_photo(rng, SIZE, SIZE) for _ in range(20)]))
     return np.concatenate([l_norm, ab_norm], axis=-1).astype(np.float16)
+
+
+@pytest.mark.backend_independent
+def test_prepared_cache_is_the_one_a_run_reads(tmp_path, monkeypatch):
+    from colorkit import cli, training
+
+    monkeypatch.delenv(runs.CACHE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["prepare", "--dataset", "sample", "--size", "16", "--quiet"]) == 0
+    config = {**params.defaults(), "dataset": "sample", "image_size": 16}
+    summary = training.prepare_data(config, progress=False)
+    assert summary["built"] == [] and summary["cache"].startswith(str((tmp_path / "outputs" / ".cache").resolve()))
 
 
 def all_batches(batches):
@@ -274,9 +287,7 @@ def test_fit_on_color_batches_and_resume(lab, callback):
 
 
 def test_real_stanford_dogs(tmp_path):
-    root = SHARED / "stanford_dogs"
-    if not (root / "Images").is_dir():
-        pytest.skip(f"shared Stanford Dogs copy not found at {root} (set COLORKIT_SHARED_DATASETS)")
+    root = shared_dataset("stanford_dogs")
     from colorkit.pipeline import ColorBatches
 
     summary = prepare("stanford_dogs", str(root), 32, str(tmp_path), progress=False)
@@ -287,3 +298,49 @@ def test_real_stanford_dogs(tmp_path):
     l_batch, ab_batch = ColorBatches(arrays["train"], 16, augment=True)[0]
     assert l_batch.shape == (16, 32, 32, 1) and ab_batch.shape == (16, 32, 32, 2)
     assert l_batch.std() > 0.05 and np.abs(ab_batch).mean() > 0.01  # real, coloured photos
+
+
+@pytest.mark.backend_independent
+def test_decoded_images_are_the_cached_ones_and_replace_broken_files(photos, tmp_path):
+    from colorkit.datasets import load_splits
+    from colorkit.pipeline import ColorBatches, DecodedImages
+
+    summary = run_prepare(photos, tmp_path / "cache", split="all_train")
+    cached = open_cache(summary["cache"])["train"]
+    kept = [e for e in load_splits("folder", str(photos), "all_train").train
+            if Path(e.path).name not in ("truncated.jpg", "gray.png")]
+    decoded = DecodedImages(kept, SIZE, threads=2)
+    assert len(decoded) == len(cached) and decoded[np.arange(3)].dtype == np.float32
+    np.testing.assert_allclose(np.asarray(decoded), cached.astype(np.float32), atol=2e-3)  # float16 rounding
+    assert np.asarray(decoded[2:4]).shape == (2, SIZE, SIZE, 3)  # a slice is read when asked
+    # Batches from the files are the cached batches, augmentation included.
+    stream = ColorBatches(decoded, 4, augment=True, seed=3)
+    cache = ColorBatches(cached, 4, augment=True, seed=3)
+    for i in range(len(cache)):
+        for a, b in zip(stream[i], cache[i]):
+            np.testing.assert_allclose(a, b, atol=2e-3)
+    # A file that cannot be decoded is replaced by the next one that can, the same every time.
+    listed = load_splits("folder", str(photos), "all_train").train
+    broken = DecodedImages(listed, SIZE, threads=2)
+    bad = next(i for i, e in enumerate(listed) if Path(e.path).name == "truncated.jpg")
+    np.testing.assert_array_equal(broken[[bad]], DecodedImages(listed[bad + 1:] + listed[:bad], SIZE)[[0]])
+
+
+@pytest.mark.backend_independent
+def test_each_process_reads_its_slice_of_every_global_batch(lab):
+    from colorkit.pipeline import ColorBatches
+
+    whole = ColorBatches(lab, 8, augment=True, seed=5)
+    shards = [ColorBatches(lab, 8, augment=True, seed=5, shard=(p, 2)) for p in range(2)]
+    assert len(shards[0]) == len(whole)
+    for epoch in (0, 1):
+        for batches in (whole, *shards):
+            batches.set_epoch(epoch)
+        for i in range(len(whole)):
+            l, ab = whole[i]
+            (l0, ab0), (l1, ab1) = shards[0][i], shards[1][i]
+            assert l0.shape[0] == 4
+            np.testing.assert_array_equal(np.concatenate([l0, l1]), l)
+            np.testing.assert_array_equal(np.concatenate([ab0, ab1]), ab)
+    with pytest.raises(ValueError, match="must split evenly over 3 processes"):
+        ColorBatches(lab, 8, shard=(0, 3))

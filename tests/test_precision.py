@@ -4,21 +4,18 @@ and mixed float16 scales each network's loss with its own dynamic loss scale."""
 import keras
 import numpy as np
 import pytest
+from helpers import TINY_GAN, sample_lab
 
-from colorkit import backends, checkpoints, experiment
-from colorkit.datasets import load_splits
+from colorkit import backends, checkpoints, training
 from colorkit.gan import build_gan
-from colorkit.pipeline import prepare_image
 
 SIZE = 16
-TINY = {"base_filters": 8, "d_base_filters": 8, "d_layers": 1, "n_critic": 2}
+TINY = {**TINY_GAN, "n_critic": 2}
 
 
 @pytest.fixture(scope="module")
 def photos():
-    splits = load_splits("sample")
-    lab = np.stack([prepare_image(example, SIZE) for example in splits.train[:32]])
-    return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)
+    return sample_lab(SIZE, 32)
 
 
 @pytest.fixture
@@ -40,8 +37,8 @@ needs_support = pytest.mark.skipif(backends.mixed_precision_problem() is not Non
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_unsupported_precision_is_refused_before_training(precision):
     with pytest.raises(ValueError, match=rf"precision: '{precision}' cannot be used here: .*Set precision = 'float32'"):
-        experiment.check_precision(precision)
-    experiment.check_precision("float32")
+        training.check_precision(precision)
+    training.check_precision("float32")
 
 
 @needs_support
@@ -74,9 +71,44 @@ def test_mixed_float16_checkpoint_restores_its_loss_scales(photos, policy, tmp_p
     gan = build_gan("cgan", SIZE, seed=3, **TINY)
     gan.fit(*photos, batch_size=8, epochs=1, shuffle=False, verbose=0)
     checkpoints.save_model(gan, tmp_path / "mixed.keras")
-    # A resumed run sets its precision before loading (colorkit.experiment.start_run).
+    # A resumed run sets its precision before loading (colorkit.training.start_run).
     restored = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
     assert sorted(restored.loss_scales) == ["discriminator", "generator"]
     for a, b in zip(gan.variables + gan.optimizer.variables, restored.variables + restored.optimizer.variables,
                     strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("flags, expected", [
+    ({"avx2", "avx512f", "avx512_bf16"}, "mixed_bfloat16"),
+    ({"avx2", "amx_bf16", "amx_tile"}, "mixed_bfloat16"),
+    ({"avx2", "fma"}, "float32"),  # bfloat16 would be emulated, several times slower
+    (set(), "float32"),
+])
+def test_auto_precision_follows_the_chip(flags, expected):
+    from colorkit import precision
+
+    if precision.gpu_compute_capability(keras.config.backend()) is not None:
+        pytest.skip("a GPU decides instead of the CPU flags")
+    policy, why = precision.resolve("auto", "jax", flags=flags)
+    assert policy == expected and ("without" in why) == (expected == "float32")
+    assert precision.resolve("mixed_float16", "jax", flags=flags) == ("mixed_float16", "set by the parameters")
+    assert precision.resolve("auto", "torch", flags=flags)[0] == "float32"  # torch: bfloat16 only on a GPU
+
+
+@pytest.mark.backend_independent
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    from colorkit import precision
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu avx2\n")
+    assert precision.cpu_flags(info) == {"fpu", "avx2", "avx512_bf16"}
+    assert precision.cpu_flags(tmp_path / "missing") == set()
+
+
+def test_auto_precision_trains_with_the_policy_it_resolves():
+    policy = training.check_precision("auto")
+    assert policy in ("float32", "mixed_bfloat16")
+    if keras.config.backend() == "torch" and backends.mixed_precision_problem():
+        assert policy == "float32"

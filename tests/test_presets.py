@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorkit import experiment, params, presets
+from colorkit import params, presets, training
 from colorkit.cli import main
 from colorkit.colorize import colorize, sample_photos
 from colorkit.decode import read_rgb
@@ -75,12 +75,12 @@ def test_preset_params_file_trains_one_short_epoch_from_the_preset(name, tmp_pat
     config = params.load_params(params.project_root() / "params" / f"preset_{name}.yaml", {
         "dataset": "sample", "split": "", "data_dir": "", "image_size": 64, "epochs": 1, "max_train_images": 16,
         "batch_size": 8, "init_from": name, "outputs_dir": str(tmp_path), "max_train_seconds": 0.0})
-    run = experiment.start_run(config)
-    data = experiment.load_data(config)
-    gan, done = experiment.build_or_restore(run, data)
+    run = training.start_run(config)
+    data = training.load_data(config)
+    gan, done = training.build_or_restore(run, data)
     before = presets.load(name).weights[0]
     assert np.array_equal(keras.ops.convert_to_numpy(gan.generator.weights[0]), keras.ops.convert_to_numpy(before))
-    history = experiment.fit(gan, data, run, done, show=False)
+    history = training.fit(gan, data, run, done, show=False)
     assert np.isfinite(history.history["g_l1"][0]) and "val_colour_score" in history.history
-    experiment.finish_training(gan, data, run)
+    training.finish_training(gan, data, run)
     assert (run.dir / "generator.keras").is_file()

@@ -84,7 +84,7 @@ def test_existing_run_folder_is_not_overwritten(tmp_path, capsys):
     (tmp_path / "out" / "good" / "keep.txt").write_text("mine")
     assert cli.main(["run", str(good), "--outputs", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "exists; pass --resume to continue that run, or choose another run_name" in err
+    assert "already holds a run: pass --resume (resume = True) to continue it, or choose another run_name" in err
     assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["good", "keep.txt"]
 
 
@@ -124,10 +124,12 @@ def test_index_lists_every_run_with_its_status(tmp_path):
 # ---- real runs -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def smoke_outputs(tmp_path_factory):
-    """`colorkit run broken.yaml smoke.yaml`: the first run fails in its data cell, the second runs."""
+    """`colorkit run broken.yaml smoke.yaml smoke_wgangp.yaml`: the first run fails in its data cell,
+    the others run (the cgan smoke run, and the wgangp one reading its images from the files)."""
     folder = tmp_path_factory.mktemp("runs")
     broken = write_params(folder, "broken", max_train_images=4)  # fewer images than a batch
-    result = colorkit_run(broken, SMOKE, "--outputs", folder / "outputs")
+    wgangp = write_params(folder, "smoke_wgangp", model="wgangp", n_critic=2, data_path="stream")
+    result = colorkit_run(broken, SMOKE, wgangp, "--outputs", folder / "outputs")
     return folder / "outputs", result
 
 
@@ -148,7 +150,7 @@ def test_a_failed_run_does_not_stop_the_next(smoke_outputs):
 def test_run_folder_contract(smoke_outputs):
     outputs, result = smoke_outputs
     run = outputs / "smoke"
-    assert "=== run 2/2: smoke" in result.stdout and "Executing Cell" in result.stdout
+    assert "=== run 2/3: smoke" in result.stdout and "Executing Cell" in result.stdout
     saved = yaml.safe_load((run / "params.yaml").read_text())
     assert saved == params.load_params(SMOKE, {"outputs_dir": str(outputs)})
     for name in params.NOTEBOOKS:
@@ -181,6 +183,21 @@ def test_run_folder_contract(smoke_outputs):
     index = (outputs / "index.md").read_text()
     assert f"| smoke | done | sample | cgan | {BACKEND} | 3/3 |" in index
     assert "(smoke/samples/test_01.png)" in index
+
+
+@pytest.mark.slow
+def test_wgangp_run_through_the_notebooks_streaming_its_images(smoke_outputs):
+    outputs, result = smoke_outputs
+    assert "decoded from the files as batches need them" in result.stdout
+    run = outputs / "smoke_wgangp"
+    report = json.loads((run / "metrics.json").read_text())
+    assert (report["model"], report["backend"], report["epochs"]) == ("wgangp", BACKEND, 3)
+    assert report["best_metric"] == "val_colour_score"
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and {"w_dist", "gp", "val_w_dist"} <= set(rows[0])
+    assert all(np.isfinite(float(row["g_loss"])) for row in rows)
+    assert "| smoke_wgangp | done | sample | wgangp |" in (outputs / "index.md").read_text()
 
 
 def descendants(pid):

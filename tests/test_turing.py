@@ -1,6 +1,5 @@
 """The Turing test: its statistics, its widgets driven by scripted clicks, and the notebook."""
 
-import csv
 import json
 import os
 import re
@@ -15,12 +14,9 @@ import cv2
 import nbformat
 import numpy as np
 import pytest
-from conftest import SHARED_DATASETS
+from helpers import SHARED_DATASETS, TINY_UNET, read_csv_rows, smooth_photo
 
 from colorkit.turing import CSV_COLUMNS, TuringTest, describe, fooling_rate
-
-# Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
-TINY = {"base_filters": 8, "depth": 2}
 
 independent = pytest.mark.backend_independent
 
@@ -38,23 +34,35 @@ def png_pixels(data):
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
 
 
-def read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 @independent
-def test_fooling_rate_and_bootstrap_error():
+def test_fooling_rate_and_bootstrap_error(tmp_path):
     answers = [{"correct": c} for c in [False] * 3 + [True] * 7]
     rate, se, n = fooling_rate(answers, n_boot=20_000, seed=1)
-    assert (rate, n) == (0.3, 10)
-    # The bootstrap SE of a proportion tends to sqrt(p (1 - p) / n).
-    assert se == pytest.approx(np.sqrt(0.3 * 0.7 / 10), rel=0.03)
-    assert fooling_rate(answers, seed=1) == fooling_rate(answers, seed=1)  # seeded
-    assert fooling_rate([{"correct": True}] * 4)[:2] == (0.0, 0.0)
+    assert (rate, n) == (0.3, 10)  # fooled in the 3 trials answered wrongly
+    # The bootstrap mean of n resampled trials is Binomial(n, p) / n: its SE is sqrt(p (1 - p) / n)
+    # (0.1449), which 20,000 resamples estimate within about 0.5 %, whatever the seed.
+    for seed in (1, 2):
+        assert fooling_rate(answers, n_boot=20_000, seed=seed)[1] == pytest.approx(np.sqrt(0.3 * 0.7 / 10), rel=0.02)
+    # Two trials, one fooled: resampled means 0, 1/2, 1 with chances 1/4, 1/2, 1/4, so SE sqrt(1/8).
+    assert fooling_rate([{"correct": True}, {"correct": False}], n_boot=20_000)[1] == pytest.approx(
+        np.sqrt(1 / 8), rel=0.02)
+    # Seeded: the same seed resamples alike, another seed otherwise.
+    assert fooling_rate(answers, seed=1)[1] == fooling_rate(answers, seed=1)[1] != fooling_rate(answers, seed=2)[1]
+    # One trial, or all answered alike: every resample is the same, no spread.
+    assert fooling_rate([{"correct": False}]) == (1.0, 0.0, 1)
+    assert fooling_rate([{"correct": True}] * 4) == (0.0, 0.0, 4)
+    assert np.isnan(fooling_rate(answers, n_boot=1)[1])
     rate, se, n = fooling_rate([])
     assert np.isnan(rate) and np.isnan(se) and n == 0
     assert describe(rate, se, n) == "no trials answered yet"
+    assert describe(0.3, 0.1449, 10) == "fooling rate 30.0 % +- 14.5 % (bootstrap SE), 10 trials"
+    # `correct` as a CSV (strings) and a DataFrame give the same counts as booleans.
+    csv_path = tmp_path / "answers.csv"
+    csv_path.write_text("trial,correct\n" + "".join(f"{i},{a['correct']}\n" for i, a in enumerate(answers)))
+    import pandas as pd
+
+    for source in (csv_path, pd.read_csv(csv_path), [{"correct": str(int(a["correct"]))} for a in answers]):
+        assert fooling_rate(source, seed=1)[::2] == (0.3, 10)
 
 
 @independent
@@ -74,12 +82,12 @@ def test_scripted_clicks_write_the_csv(tmp_path):
     clicks = ["left", "left", "right", "left"]
     for i, side in enumerate(clicks[:3]):
         test.buttons[side].click()
-        assert len(read_csv(csv_path)) == i + 1  # saved after every click
+        assert len(read_csv_rows(csv_path)) == i + 1  # saved after every click
     assert "Trial 4 of 4" in test.title.value
     test.choose(clicks[3])
     assert test.done and all(b.disabled for b in test.buttons.values())
     test.buttons["left"].click()  # ignored once done
-    rows = read_csv(csv_path)
+    rows = read_csv_rows(csv_path)
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 4
     assert [r["chosen_side"] for r in rows] == clicks
     assert [r["real_side"] for r in rows] == real_sides and [r["image"] for r in rows] == names
@@ -117,7 +125,7 @@ def test_time_limit_hides_the_pair(tmp_path):
     assert "Time is up" in test.status.value
     test.choose("left")  # answers still count, and the next pair shows again
     assert all(img.layout.visibility == "visible" for img in test.images.values())
-    assert len(read_csv(tmp_path / "t.csv")) == 1
+    assert len(read_csv_rows(tmp_path / "t.csv")) == 1
 
 
 # With a real (untrained, tiny) generator: the pairs, then the notebook as a person uses it.
@@ -137,7 +145,7 @@ def run_folder(tmp_path):
 
     run = tmp_path / "outputs" / "run"
     run.mkdir(parents=True)
-    UNetGenerator(32, **TINY).save(run / "generator.keras")
+    UNetGenerator(32, **TINY_UNET).save(run / "generator.keras")
     photos = tmp_path / "photos"
     photos.mkdir()
     flowers = sorted((SHARED_DATASETS / "flowers102" / "jpg").glob("image_0000*.jpg"))[:4]
@@ -145,14 +153,13 @@ def run_folder(tmp_path):
         if len(flowers) == 4:
             img = cv2.imread(str(flowers[i]))
         else:
-            small = np.random.default_rng(i).integers(0, 256, (3, 4, 3), dtype=np.uint8)
-            img = cv2.resize(small, (160, 120), interpolation=cv2.INTER_CUBIC)
+            img = smooth_photo(120, 160, seed=i)
         cv2.imwrite(str(photos / f"p{i}.png"), img)
     return run, photos
 
 
 def test_pairs_from_a_real_generator(run_folder):
-    from colorkit.colorize import load_generator
+    from colorkit.presets import load_generator
     from colorkit.turing import build_pairs
 
     run, photos = run_folder
@@ -260,7 +267,7 @@ def test_a_person_clicks_through_the_notebook_in_jupyterlab(run_folder, tmp_path
             browser.close()
     saved = list((tmp_path / "outputs" / "turing").glob("generator_*.csv"))
     assert len(saved) == 1
-    rows = read_csv(saved[0])
+    rows = read_csv_rows(saved[0])
     assert [r["chosen_side"] for r in rows] == clicks and [r["trial"] for r in rows] == ["1", "2", "3"]
     assert {r["image"] for r in rows} <= {f"p{i}.png" for i in range(4)}
     assert all(float(r["seconds"]) > 0 for r in rows)

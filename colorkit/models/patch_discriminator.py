@@ -25,7 +25,7 @@ class PatchDiscriminator(keras.Model):
     Example:
     >>> d = PatchDiscriminator(image_size=32, base_filters=8)
     >>> d([keras.ops.zeros((2, 32, 32, 1)), keras.ops.zeros((2, 32, 32, 2))]).shape
-    (2, 2, 2, 1)
+    (2, 4, 4, 1)
     """
 
     def __init__(self, image_size=256, base_filters=64, n_layers=3, max_filters=512, batch_norm=True,

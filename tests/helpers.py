@@ -1,0 +1,114 @@
+"""What several test files share: tiny model sizes, synthetic photos, the shared real datasets,
+and the checks every saved class gets (the `get_config` round trip, `.keras` save/load equality)."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+
+# Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
+TINY_UNET = {"base_filters": 8, "depth": 2}
+TINY_GAN = {"base_filters": 8, "d_base_filters": 8, "d_layers": 1}
+
+
+def shared_dataset(name):
+    """The real dataset folder shipped beside the repository, or a skip saying why it is absent."""
+    path = SHARED_DATASETS / name
+    if not path.is_dir():
+        pytest.skip(f"real dataset {name} not found at {path} (set COLORKIT_SHARED_DATASETS)")
+    return path
+
+
+# ---- synthetic photos ----------------------------------------------------------------------------
+
+def smooth_photo(height, width, seed=0, cells=(3, 4)):
+    """A colourful, smooth RGB uint8 photo: a random `cells` colour field upsampled (bicubic)."""
+    small = np.random.default_rng(seed).integers(0, 256, (*cells, 3), dtype=np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def smooth_photos(count, size=32, seed=0):
+    """`count` square smooth photos `(count, size, size, 3)`: random 4x4 colour fields upsampled."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (count, 4, 4, 3), dtype=np.uint8)
+    return np.stack([cv2.resize(img, (size, size), interpolation=cv2.INTER_CUBIC) for img in small])
+
+
+def gradient_photo(height=48, width=64):
+    """A smooth colourful RGB gradient (JPEG-friendly, clearly not gray)."""
+    y, x = np.mgrid[0:height, 0:width]
+    return np.stack([x * 255 // width, y * 255 // height, 255 - x * 255 // width], axis=-1).astype(np.uint8)
+
+
+def sample_lab(size, count):
+    """The first `count` windows of the embedded sample photos at `size` px, as network-scaled (L, ab)."""
+    from colorkit.datasets import load_splits
+    from colorkit.pipeline import prepare_image
+
+    lab = np.stack([prepare_image(example, size) for example in load_splits("sample").train[:count]])
+    return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)
+
+
+# ---- files and processes -------------------------------------------------------------------------
+
+def read_csv_rows(path):
+    """A CSV file as a list of dicts, one per row."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def colorkit_cli(*args, timeout=180):
+    """`python -m colorkit.cli ARGS` as a user runs it: the completed process, output captured."""
+    return subprocess.run([sys.executable, "-m", "colorkit.cli", *map(str, args)], check=False,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ---- models --------------------------------------------------------------------------------------
+
+def numpy_values(variables):
+    """Keras variables (or tensors) as numpy arrays."""
+    import keras
+
+    return [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+def max_abs_diff(a, b):
+    """The largest absolute difference between two equally long lists of arrays."""
+    return max(float(np.max(np.abs(np.asarray(x, np.float64) - y))) for x, y in zip(a, b, strict=True))
+
+
+def assert_config_round_trip(obj):
+    """`type(obj).from_config(obj.get_config())` has the same class and the same config."""
+    config = obj.get_config()
+    rebuilt = type(obj).from_config(config)
+    assert type(rebuilt) is type(obj)
+    assert rebuilt.get_config() == config
+    return rebuilt
+
+
+def assert_same_weights(a, b):
+    """Two models hold the same weights, by name and value, in the same order."""
+    assert [w.path for w in a.weights] == [w.path for w in b.weights]
+    for x, y in zip(numpy_values(a.weights), numpy_values(b.weights), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def assert_keras_round_trip(model, path):
+    """Save `model` to the `.keras` file `path` and load it in safe mode: the same class, config and
+    weights. Returns the loaded model."""
+    import keras
+
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    assert_same_weights(loaded, model)
+    return loaded
