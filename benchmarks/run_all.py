@@ -33,7 +33,7 @@ import train_throughput
 from single_core import HERE, child_env, default_core
 
 TARGETS = {"tensorflow_vs_raw_torch": (">=", 1.0), "jax_vs_raw_jax": (">=", 0.95), "torch_vs_raw_torch": (">=", 0.9),
-           "colorize_512_s": ("<", 0.5)}
+           "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000)}
 QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 0,
          "contenders": ["tensorflow", "jax", "torch", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
          "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
@@ -79,6 +79,12 @@ def parts(args, core):
         "pipeline": lambda: last_json("pipeline_rate.py", ["--size", args.size, "--batch-size", args.batch_size,
                                                            "--images", args.pipeline_images,
                                                            "--min-seconds", args.pipeline_seconds], core),
+        # Training batches at 256 px on every core, as a GPU run is fed (batch 64): not pinned to one.
+        "pipeline_256": lambda: last_json("pipeline_rate.py", ["--size", 16 if args.quick else 256,
+                                                               "--batch-size", 8 if args.quick else 64,
+                                                               "--images", args.pipeline_images, "--cores", 0,
+                                                               "--min-seconds", args.pipeline_seconds], core,
+                                          timed=False),
         "inference": lambda: inference_latency.measure(
             args.inference_backends, args.inference_size, args.base_filters, args.inference_rounds,
             args.inference_repeats, core, log),
@@ -97,6 +103,9 @@ def summarize(results, quick):
     summary["mfu"] = {name: rate * per_image / peak for name, rate in rates.items()} if peak else None
     fastest = max(rates.values(), default=None)
     summary["data_over_train"] = (pipeline["batches_images_per_s"] / fastest) if pipeline and fastest else None
+    pipeline_256 = results["pipeline_256"][0]
+    summary["pipeline_256_img_s"] = pipeline_256["batches_images_per_s"] if pipeline_256 else None
+    summary["stream_256_img_s"] = pipeline_256["stream_images_per_s"] if pipeline_256 else None
     best = inference["best"]
     summary["colorize_512_s"] = inference["seconds"][best]["colorize_512"] if best else None
     summary.update({
@@ -113,7 +122,8 @@ def summarize(results, quick):
 def summary_table(summary, results, quick):
     lines = ["summary (one core; targets apply to the full run at 128 px, not to --quick)",
              f"{'measure':<34}{'value':>10}  {'target':<8}{'met':>5}"]
-    for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "colorize_512_s"):
+    for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "colorize_512_s",
+                "pipeline_256_img_s"):
         value, (op, bound) = summary[key], TARGETS[key]
         met = "-" if value is None or quick else ("yes" if (value >= bound if op == ">=" else value < bound) else "NO")
         shown = f"{value:.3f}" if value is not None else "-"

@@ -282,6 +282,11 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def usable_cores():
+    """The CPUs this process may run on (its affinity), at least 1."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def draw_augmentation(rng, count, max_zoom=MAX_ZOOM):
     """The random numbers of :func:`augment_batch` for ``count`` images: (flips, zooms, offsets).
     Drawn for a whole global batch, so that each process's slice of it is augmented as it would
@@ -290,19 +295,24 @@ def draw_augmentation(rng, count, max_zoom=MAX_ZOOM):
     return rng.random(count) < 0.5, rng.uniform(1.0, max_zoom, count), rng.random((count, 2))
 
 
+def augment_image(img, flip, zoom, offset):
+    """One float32 ``(S, S, 3)`` image flipped (``flip``), upscaled by ``zoom`` and cropped back
+    to ``S`` at ``offset`` (two fractions of the slack)."""
+    side = img.shape[0]
+    img = cv2.flip(img, 1) if flip else img
+    big = round(side * zoom)
+    if big > side:
+        img = cv2.resize(img, (big, big), interpolation=cv2.INTER_LINEAR)
+        top, left = (offset * (big - side + 1)).astype(int)
+        img = img[top : top + side, left : left + side]
+    return img
+
+
 def apply_augmentation(lab, draws):
     """Flip and zoom-crop each image of a float32 ``(B, S, S, 3)`` batch by its ``draws``."""
-    flips, zooms, offsets = draws
-    side = lab.shape[1]
     out = np.empty_like(lab)
-    for k in range(len(lab)):
-        img = lab[k, :, ::-1] if flips[k] else lab[k]
-        big = round(side * zooms[k])
-        if big > side:
-            img = cv2.resize(np.ascontiguousarray(img), (big, big), interpolation=cv2.INTER_LINEAR)
-            top, left = (offsets[k] * (big - side + 1)).astype(int)
-            img = img[top : top + side, left : left + side]
-        out[k] = img
+    for k, params in enumerate(zip(*draws)):
+        out[k] = augment_image(lab[k], *params)
     return out
 
 
@@ -333,7 +343,7 @@ class DecodedImages:
     def __init__(self, examples, size, threads=None):
         self.examples = list(examples)
         self.size = int(size)
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or usable_cores()
         self.replaced = 0
         self._pool = None
 
@@ -410,7 +420,7 @@ def _define_color_batches():
             self.augment, self.shuffle, self.seed = augment, shuffle, seed
             self.drop_remainder = drop_remainder
             self.shard = tuple(shard)
-            self._epoch, self._order = 0, None
+            self._epoch, self._order, self._pool = 0, None, None
             if self.batch_size < 1 or len(self) == 0:
                 raise ValueError(f"no batches: {len(self.lab)} images, batch_size {batch_size}, "
                                  f"drop_remainder={drop_remainder}")
@@ -452,11 +462,39 @@ def _define_color_batches():
             rows = np.sort(self._epoch_order()[index * self.batch_size : (index + 1) * self.batch_size])
             part, parts = self.shard
             local = slice(part * len(rows) // parts, (part + 1) * len(rows) // parts)
-            lab = np.asarray(self.lab[rows[local]], dtype=np.float32)
+            draws = None
             if self.augment:
                 draws = draw_augmentation(np.random.default_rng([self.seed, self._epoch, index]), len(rows))
-                lab = apply_augmentation(lab, tuple(d[local] for d in draws))
-            return np.ascontiguousarray(lab[..., :1]), np.ascontiguousarray(lab[..., 1:])
+                draws = tuple(d[local] for d in draws)
+            return self._read(rows[local], draws)
+
+        def _read(self, rows, draws):
+            """(L, ab) of the images at ``rows``, augmented by ``draws``: a cached image is read,
+            converted, augmented and split into L and ab in one pass, on a thread per core
+            (NumPy's copies and OpenCV's resizing release the GIL)."""
+            if isinstance(self.lab, DecodedImages):
+                lab = self.lab[rows]
+                lab = apply_augmentation(lab, draws) if draws else lab
+                return np.ascontiguousarray(lab[..., :1]), np.ascontiguousarray(lab[..., 1:])
+            side = self.lab.shape[1]
+            l = np.empty((len(rows), side, side, 1), np.float32)
+            ab = np.empty((len(rows), side, side, 2), np.float32)
+
+            def one(k):
+                img = self.lab[rows[k]]
+                # OpenCV converts float16 to float32 about 6x faster than NumPy, exactly.
+                img = cv2.multiply(img, 1.0, dtype=cv2.CV_32F) if img.dtype == np.float16 else \
+                    np.asarray(img, np.float32)
+                if draws:
+                    img = augment_image(img, *(d[k] for d in draws))
+                cv2.mixChannels([img], [l[k], ab[k]], [0, 0, 1, 1, 2, 2])  # L, then ab, in one pass
+
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(usable_cores())
+            list(self._pool.map(one, range(len(rows))))
+            return l, ab
 
     ColorBatches.__qualname__ = "ColorBatches"
     return ColorBatches
