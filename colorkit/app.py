@@ -16,7 +16,7 @@ import numpy as np
 
 from colorkit import presets
 from colorkit.color import gray_rgb
-from colorkit.colorize import colorize, sample_photos
+from colorkit.colorize import colorize, input_size, sample_photos, size_multiple
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, is_colorless, read_rgb
 from colorkit.turing import fit_to
@@ -47,20 +47,7 @@ def find_photos(images_dir=""):
 def render_sizes(generator):
     """``(sizes, training size)``: the render sizes offered, every multiple of the U-Net's total stride
     from half to twice the training size (``colorize`` refuses any other)."""
-    from colorkit.models.unet_generator import encoder_widths
-
-    shape = generator.input_shape
-    size = shape[1] if isinstance(shape, tuple) else shape[0][1]
-    if hasattr(generator, "size_multiple"):  # an exported generator (colorkit.export.OnnxGenerator)
-        multiple = generator.size_multiple
-    else:
-        config = generator.get_config()
-        try:
-            widths = encoder_widths(config["preset"], config["image_size"], config["base_filters"],
-                                    config["depth"], config["max_filters"])
-            multiple = int(np.prod([stride for _, stride in widths]))
-        except KeyError:  # another architecture: only multiples of its own size
-            multiple = size
+    size, multiple = input_size(generator), size_multiple(generator)
     sizes = [k * multiple for k in range(1, 2 * size // multiple + 1) if k * multiple >= size // 2]
     return sizes, size
 

@@ -150,21 +150,44 @@ def add_evaluate(subparsers):
 def run_colorize(args):
     from colorkit import presets
     from colorkit.colorize import colorize_files
+    from colorkit.video import colorize_video, is_video, probe_video
 
     inputs = list(args.inputs)
     # `colorkit colorize MODEL.keras INPUT...`, as before presets, still works.
     model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith(".keras") else None)
     if model and args.preset:
         raise CommandError("give a model or --preset, not both")
+    model = model or args.preset or presets.DEFAULT
+    videos = [item for item in inputs if is_video(item) and not Path(item).expanduser().is_dir()]
+    images = [item for item in inputs if item not in videos]
     try:
-        summary = colorize_files(model or args.preset or presets.DEFAULT, inputs, args.out, args.render_size,
-                                 progress=not args.quiet)
+        for video in videos:  # every video is checked before any work starts
+            probe_video(video)
+        summary = {"written": [], "skipped": []}
+        if images:
+            summary = colorize_files(model, images, args.out, args.render_size, progress=not args.quiet)
+        if videos:
+            generator = presets.load_generator(model)
+            summary["videos"], used = [], set()
+            for video in videos:
+                target, k = Path(args.out) / f"{Path(video).stem}.mp4", 0
+                while target in used:  # clip.mov and clip.avi: clip.mp4, clip-1.mp4
+                    k += 1
+                    target = Path(args.out) / f"{Path(video).stem}-{k}.mp4"
+                used.add(target)
+                summary["videos"].append(colorize_video(generator, video, target, args.render_size, args.temporal,
+                                                        progress=not args.quiet))
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(str(err)) from err
     for skip in summary["skipped"]:
         print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
-    written, skipped = len(summary["written"]), len(summary["skipped"])
-    print(f"wrote {written} colorized images to {args.out}, skipped {skipped}")
+    if images:
+        written, skipped = len(summary["written"]), len(summary["skipped"])
+        print(f"wrote {written} colorized images to {args.out}, skipped {skipped}")
+    for video in summary.get("videos", []):
+        print(f"wrote {video['output']}: {video['frames']} frames, {video['seconds_per_frame']:.3f} s/frame, "
+              f"cuts at {video['cuts']}, warp error {video['warp_error']} ({video['temporal']}; "
+              f"per frame {video['warp_error_per_frame']})")
     print(json.dumps(summary))
     return 0
 
@@ -175,15 +198,18 @@ def add_colorize(subparsers):
     parser = subparsers.add_parser(
         "colorize", help="colorize photos at full resolution with a pretrained preset or a saved generator",
         description="Colorize image files and folders (searched recursively; colour photos are "
-                    "reduced to gray first) into OUT/<name>.png at each photo's own size, with the "
+                    "reduced to gray first) into OUT/<name>.png at each photo's own size, and videos "
+                    "(.mp4 .avi .mov .mkv .m4v .webm; no audio) into OUT/<name>.mp4, with the "
                     f"'{DEFAULT}' preset unless --preset or --model says otherwise (a first INPUT ending in "
                     ".keras is taken as the model). The last stdout line is a JSON summary.")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, video files")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--model", default=None, help="generator saved as .keras (a training run's)")
     parser.add_argument("--preset", default=None, help="pretrained preset name (colorkit.presets.names())")
     parser.add_argument("--render-size", type=int, default=None,
                         help="short side the network runs at (default: its training size)")
+    parser.add_argument("--temporal", choices=("flow", "none"), default="flow",
+                        help="videos: propagate colour along optical flow (default) or colour each frame alone")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_colorize)
 
@@ -216,7 +242,40 @@ def add_run(subparsers):
     parser.set_defaults(func=run_run)
 
 
-SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run)
+def run_export(args):
+    from colorkit.export import export
+
+    try:
+        summary = export(args.model, args.format, args.out, force=args.force)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
+        raise CommandError(str(err)) from err
+    print(f"wrote {summary['path']} ({summary['format']}, {summary['bytes']} bytes, {summary['backend']} backend, "
+          f"{summary['seconds']} s)")
+    print(json.dumps(summary))
+    return 0
+
+
+def add_export(subparsers):
+    from colorkit.export import FORMATS
+
+    parser = subparsers.add_parser(
+        "export", help="export a preset or a saved generator to ONNX, a TensorFlow SavedModel or LiteRT",
+        description="Export the generator through Keras' model.export with variable batch, height and width "
+                    "(network-scaled L (B, H, W, 1), H and W multiples of the U-Net's stride -> ab (B, H, W, 2) "
+                    "in [-1, 1]). Formats per backend: "
+                    + "; ".join(f"{fmt}: {', '.join(backends)}" for fmt, (_, backends) in FORMATS.items())
+                    + ". An .onnx file colorizes with onnxruntime alone: colorkit colorize --model x.onnx. "
+                      "The last stdout line is a JSON summary.")
+    parser.add_argument("model", metavar="MODEL_OR_PRESET",
+                        help="preset name (colorkit.presets.names()) or generator saved as .keras")
+    parser.add_argument("--format", required=True, choices=tuple(FORMATS), help="export format")
+    parser.add_argument("--out", required=True,
+                        help="file to write (.onnx, .tflite), or folder for saved_model; written whole, then renamed")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.set_defaults(func=run_export)
+
+
+SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run, add_export)
 
 
 def build_parser():

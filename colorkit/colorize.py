@@ -32,13 +32,16 @@ def lightness(rgb_or_gray):
     return rgb_to_lab(img)[..., 0]
 
 
-def _input_size(generator):
+def input_size(generator):
+    """The size a generator was trained at (its input's side)."""
     shape = generator.input_shape
     return shape[1] if isinstance(shape, tuple) else shape[0][1]
 
 
-def _size_multiple(generator):
+def size_multiple(generator):
     """The factor a render size must be a multiple of (the U-Net's total downsampling)."""
+    if hasattr(generator, "size_multiple"):  # an exported generator (colorkit.export.OnnxGenerator)
+        return generator.size_multiple
     from colorkit.models.unet_generator import encoder_widths
 
     config = generator.get_config()
@@ -46,7 +49,7 @@ def _size_multiple(generator):
         widths = encoder_widths(config["preset"], config["image_size"], config["base_filters"],
                                 config["depth"], config["max_filters"])
     except KeyError:
-        return _input_size(generator)  # another architecture: only multiples of its own size
+        return input_size(generator)  # another architecture: only multiples of its own size
     return int(np.prod([stride for _, stride in widths]))
 
 
@@ -69,6 +72,8 @@ def _network_input(l, size, multiple):
 def _predict(generator, x):
     """ab of a batch of network L ``(B, h, w, 1)`` at any multiple of the U-Net's stride: the U-Net
     is fully convolutional, so its input-shape check is relaxed for this call."""
+    if not hasattr(generator, "input_spec"):  # an exported generator: no Keras in this process
+        return np.asarray(generator.predict_on_batch(x), np.float32)
     import keras
 
     spec = generator.input_spec
@@ -80,31 +85,38 @@ def _predict(generator, x):
 
 
 def _render_size(generator, render_size):
-    size = int(render_size) if render_size else _input_size(generator)
-    multiple = _size_multiple(generator)
+    size = int(render_size) if render_size else input_size(generator)
+    multiple = size_multiple(generator)
     if size < 1 or size % multiple:
         raise ValueError(f"render_size must be a positive multiple of {multiple} for this generator "
-                         f"(trained at {_input_size(generator)} px), got {render_size}")
+                         f"(trained at {input_size(generator)} px), got {render_size}")
     return size, multiple
+
+
+def predict_ab(generator, lightnesses, render_size=None):
+    """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
+    (0..100), as :func:`colorize` computes it; those that render at the same shape share a batch."""
+    size, multiple = _render_size(generator, render_size)
+    inputs = [_network_input(l, size, multiple) for l in lightnesses]
+    by_shape = {}
+    for i, x in enumerate(inputs):
+        by_shape.setdefault(x.shape, []).append(i)
+    results = [None] * len(inputs)
+    for rows in by_shape.values():
+        ab_batch = _predict(generator, np.stack([inputs[i] for i in rows]))
+        for i, ab in zip(rows, ab_batch):
+            height, width = lightnesses[i].shape
+            results[i] = cv2.resize(denormalize_ab(ab), (width, height), interpolation=cv2.INTER_CUBIC)
+    return results
 
 
 def colorize_batch(generator, photos, render_size=None):
     """Colorize several photos; those that render at the same shape go through the network in one
     batch. See :func:`colorize` for one photo; returns uint8 RGB arrays in the photos' order."""
-    size, multiple = _render_size(generator, render_size)
+    _render_size(generator, render_size)  # a bad size fails before any photo is converted
     lightnesses = [lightness(photo) for photo in photos]
-    inputs = [_network_input(l, size, multiple) for l in lightnesses]
-    by_shape = {}
-    for i, x in enumerate(inputs):
-        by_shape.setdefault(x.shape, []).append(i)
-    results = [None] * len(photos)
-    for rows in by_shape.values():
-        ab_batch = _predict(generator, np.stack([inputs[i] for i in rows]))
-        for i, ab in zip(rows, ab_batch):
-            l = lightnesses[i]
-            ab = cv2.resize(denormalize_ab(ab), (l.shape[1], l.shape[0]), interpolation=cv2.INTER_CUBIC)
-            results[i] = lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
-    return results
+    return [lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size))]
 
 
 def colorize(generator, rgb_or_gray, render_size=None):
@@ -152,8 +164,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
     gets ``-1``, ``-2`` ... Files that cannot be decoded are skipped with a reason.
 
     Args:
-        model: str or Path. A preset name (``colorkit.presets.names()``) or a saved generator
-            (``.keras``).
+        model: str or Path. A preset name (``colorkit.presets.names()``), a saved generator
+            (``.keras``) or an exported one (``.onnx``, run by onnxruntime alone: see colorkit.export).
         inputs: list of str or Path. Image files and folders.
         out_dir: str or Path. Where the PNGs go (created).
         render_size: int or None. See :func:`colorize`. Defaults to None.

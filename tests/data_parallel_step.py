@@ -5,9 +5,10 @@ test_distribution compares the two.
     python tests/data_parallel_step.py OUT.npz
 
 OUT.npz holds `one/<model>/<key>` and `two/<model>/<key>`: the last logs and every weight of both
-networks, and `init/...`, the initial weights. JAX takes its two devices from XLA_FLAGS=--xla_force_host_platform_device_count=2, set by
-the caller before JAX starts; TensorFlow's two logical CPU devices are made here. On TensorFlow
-`two/cgan_local_bn` is also trained: batch norm on each replica's own statistics, which must differ
+networks, and `init/...`, the initial weights. JAX takes its two devices from
+XLA_FLAGS=--xla_force_host_platform_device_count=2, set by the caller before JAX starts;
+TensorFlow's two logical CPU devices are made here. On TensorFlow `two/cgan_local_bn` is also
+trained: batch norm on each replica's own statistics, which must differ
 from one device (the comparison's control). The last line printed is JSON: the replicas of each run.
 """
 

@@ -82,7 +82,7 @@ def test_prepare_counts_and_reports_skips(tmp_path):
     assert summary["dataset"] == "places365" and summary["split"] == "standard"
     skipped = {Path(s["file"]).name: (s["split"], s["reason"]) for s in summary["skipped"]}
     assert set(skipped) == {"00000002.jpg", "00000003.jpg"}
-    assert all(reason.startswith("unreadable") or reason.startswith("truncated") for _, reason in skipped.values())
+    assert all(reason.startswith(("unreadable", "truncated")) for _, reason in skipped.values())
     listed = load_splits("places365", root).counts()
     assert sum(summary["counts"].values()) == sum(listed.values()) - 2
     assert summary["counts"]["test"] == 6

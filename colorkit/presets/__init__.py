@@ -73,15 +73,20 @@ def load(name=DEFAULT):
 
 
 def load_generator(name_or_path):
-    """A preset's generator by name, or the generator in a `.keras` file (a whole GAN works too).
+    """A preset's generator by name, the generator in a `.keras` file (a whole GAN works too), or an
+    exported `.onnx` generator (`colorkit.export.OnnxGenerator`, run by onnxruntime without Keras).
 
     Raises:
         FileNotFoundError: neither a preset nor a file.
     """
+    path = resolve(name_or_path)
+    if path.is_file() and path.suffix.lower() == ".onnx":
+        from colorkit.export import OnnxGenerator
+
+        return OnnxGenerator(path)
     from colorkit import backends
 
     backends.configure()  # inference compiles too
-    path = resolve(name_or_path)
     if path.is_dir():
         return load(path.name)
     import keras

@@ -1,0 +1,211 @@
+"""Export a generator for serving (ONNX, TensorFlow SavedModel, LiteRT) through Keras' `model.export`,
+and run an exported ONNX generator with onnxruntime alone.
+
+Every export takes a batch of network-scaled L ``(B, H, W, 1)`` (float32, [-1, 1]) at any batch size
+and any H and W that are multiples of the U-Net's stride, and gives ab ``(B, H, W, 2)`` in [-1, 1]:
+colorize runs the generator at aspect-preserving sizes (:func:`colorkit.colorize.render_shape`).
+Keras cannot export every format with variable spatial dimensions on every backend; :data:`FORMATS`
+lists where it can, as measured with Keras 3.15 (see the README's Export section).
+
+This module imports Keras only inside :func:`export`: :class:`OnnxGenerator` needs onnxruntime alone.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+# format -> (Keras' name for it, the backends that export it with variable H and W).
+FORMATS = {
+    "onnx": ("onnx", ("tensorflow", "jax")),
+    "saved_model": ("tf_saved_model", ("tensorflow", "jax")),
+    "litert": ("litert", ("tensorflow",)),
+}
+# Why Keras 3.15 cannot, on the backends that are missing above.
+_WHY_NOT = {
+    ("onnx", "torch"): "Keras traces a torch model at 1 px for every variable dimension, where the U-Net's "
+                       "skip connections do not line up",
+    ("saved_model", "torch"): "Keras needs torch_xla for it",
+    ("litert", "jax"): "Keras has no LiteRT exporter for JAX",
+    ("litert", "torch"): "Keras' torch LiteRT exporter (litert-torch) takes fixed shapes only",
+}
+# ONNX metadata_props that OnnxGenerator reads back.
+IMAGE_SIZE_KEY, SIZE_MULTIPLE_KEY = "colorkit.image_size", "colorkit.size_multiple"
+
+
+def check_supported(fmt, backend):
+    """Raise ValueError unless Keras exports `fmt` with variable height and width on `backend`; the
+    message names the backends that can (a preset or .keras file loads on every backend).
+
+    Example:
+    >>> check_supported("onnx", "jax")
+    >>> check_supported("litert", "jax")
+    Traceback (most recent call last):
+    ...
+    ValueError: litert export does not work on the jax backend (...); run it with KERAS_BACKEND=tensorflow: ...
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    backends = FORMATS[fmt][1]
+    if backend not in backends:
+        why = _WHY_NOT.get((fmt, backend), "Keras cannot export it there")
+        raise ValueError(f"{fmt} export does not work on the {backend} backend ({why}); run it with "
+                         f"KERAS_BACKEND={' or '.join(backends)}: the weights are the same on every backend")
+
+
+def _signature(fmt, backend, multiple):
+    """(input_signature, extra export kwargs): batch, height and width left free."""
+    import keras
+
+    if backend == "jax":
+        # JAX traces symbolic shapes: an unconstrained H would make ceil(H / 32) * 32 differ from H at
+        # the skip connections, so H and W are declared multiples of the stride.
+        import jax
+
+        shape = f"batch, {multiple}*h, {multiple}*w, 1"
+        if fmt == "onnx":
+            return [jax.ShapeDtypeStruct(jax.export.symbolic_shape(shape), "float32")], {}
+        spec = keras.InputSpec(shape=(None, None, None, 1), dtype="float32", name="L")
+        return [spec], {"jax2tf_kwargs": {"polymorphic_shapes": [f"({shape})"]}}
+    return [keras.InputSpec(shape=(None, None, None, 1), dtype="float32", name="L")], {}
+
+
+def _add_onnx_metadata(path, image_size, multiple, backend):
+    import onnx
+
+    model = onnx.load(path)
+    props = {IMAGE_SIZE_KEY: str(image_size), SIZE_MULTIPLE_KEY: str(multiple), "colorkit.backend": backend,
+             "colorkit.input": f"network-scaled L (B, H, W, 1) in [-1, 1], H and W multiples of {multiple}",
+             "colorkit.output": "ab (B, H, W, 2) in [-1, 1]"}
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, path)
+
+
+def _size(path):
+    path = Path(path)
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _remove(path):
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _move_into_place(tmp, out, force):
+    """Rename `tmp` to `out`; an existing `out` is replaced only with `force`, and only once the new one
+    is complete (a SavedModel is a folder: the old one is moved aside first, then removed)."""
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise FileExistsError(f"{out} already exists (pass --force to replace it)")
+        aside = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, aside)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            os.replace(aside, out)
+            raise
+        _remove(aside)
+    else:
+        os.replace(tmp, out)
+
+
+def export(model_or_preset, fmt, out_path, force=False):
+    """Export a generator through Keras' `model.export`, with variable batch, height and width.
+
+    Args:
+        model_or_preset: str or Path. A preset name (``colorkit.presets.names()``) or a generator saved
+            as ``.keras``.
+        fmt: str. ``"onnx"``, ``"saved_model"`` (a TensorFlow SavedModel folder) or ``"litert"``
+            (a ``.tflite`` file).
+        out_path: str or Path. The file (a folder for ``saved_model``) to write.
+        force: bool. Replace an existing `out_path`. Defaults to False.
+
+    Returns:
+        dict: ``format``, ``path``, ``bytes``, ``backend``, ``seconds``, ``image_size``, ``size_multiple``.
+
+    Raises:
+        ValueError: an unknown format, or one Keras cannot export on this backend (checked first), or
+            an .onnx `model_or_preset`.
+        FileNotFoundError: neither a preset nor a file.
+        FileExistsError: `out_path` exists and not `force`.
+    """
+    import keras
+
+    from colorkit import presets
+    from colorkit.colorize import input_size, size_multiple
+
+    backend = keras.config.backend()
+    check_supported(fmt, backend)
+    out = Path(out_path).expanduser()
+    if (out.exists() or out.is_symlink()) and not force:
+        raise FileExistsError(f"{out} already exists (pass --force to replace it)")
+    if presets.resolve(model_or_preset).suffix.lower() == ".onnx":  # a missing model fails here too
+        raise ValueError(f"{model_or_preset} is already exported; export a preset or a .keras generator")
+    start = time.perf_counter()
+    generator = presets.load_generator(model_or_preset)
+    image_size, multiple = input_size(generator), size_multiple(generator)
+    signature, kwargs = _signature(fmt, backend, multiple)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A hidden name beside the target (so the rename stays on one file system); LiteRT wants .tflite.
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}" + (".tflite" if fmt == "litert" else ""))
+    _remove(tmp)
+    try:
+        generator.export(str(tmp), format=FORMATS[fmt][0], verbose=False, input_signature=signature, **kwargs)
+        if fmt == "onnx":
+            _add_onnx_metadata(str(tmp), image_size, multiple, backend)
+        _move_into_place(tmp, out, force)
+    finally:
+        _remove(tmp)
+    return {"format": fmt, "path": str(out), "bytes": _size(out), "backend": backend,
+            "seconds": round(time.perf_counter() - start, 2), "image_size": image_size, "size_multiple": multiple}
+
+
+class OnnxGenerator:
+    """A generator exported to ONNX by :func:`export`, run with onnxruntime alone (no Keras, no framework).
+
+    It has what :mod:`colorkit.colorize` uses of a generator: `input_shape` (the training size),
+    `size_multiple` (the U-Net's stride, which render sizes must be multiples of) and `predict_on_batch`.
+    Both sizes are read from the ONNX file's metadata_props, which `colorkit export` writes.
+
+    Args:
+        path: str or Path. The ``.onnx`` file.
+        providers: list of str or None. onnxruntime execution providers; None takes every available
+            one. Defaults to None.
+
+    Example:
+    >>> generator = OnnxGenerator("flowers.onnx")  # doctest: +SKIP
+    >>> colorize(generator, np.zeros((40, 60), np.uint8)).shape  # doctest: +SKIP
+    (40, 60, 3)
+    """
+
+    def __init__(self, path, providers=None):
+        import onnxruntime
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no ONNX model at {self.path}")
+        self.providers = providers
+        self.session = onnxruntime.InferenceSession(str(self.path),
+                                                    providers=providers or onnxruntime.get_available_providers())
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if IMAGE_SIZE_KEY not in metadata or SIZE_MULTIPLE_KEY not in metadata:
+            raise ValueError(f"{self.path} has no colorkit metadata ({IMAGE_SIZE_KEY}, {SIZE_MULTIPLE_KEY}): "
+                             "export it with `colorkit export`")
+        self.image_size = int(metadata[IMAGE_SIZE_KEY])
+        self.size_multiple = int(metadata[SIZE_MULTIPLE_KEY])
+        self.input_shape = (None, self.image_size, self.image_size, 1)
+        self.output_shape = (None, self.image_size, self.image_size, 2)
+        self._input_name = self.session.get_inputs()[0].name
+
+    def predict_on_batch(self, x):
+        """ab ``(B, H, W, 2)`` of network-scaled L ``(B, H, W, 1)``, H and W multiples of `size_multiple`."""
+        x = np.ascontiguousarray(x, np.float32)
+        if x.ndim != 4 or x.shape[-1] != 1 or x.shape[1] % self.size_multiple or x.shape[2] % self.size_multiple:
+            raise ValueError(f"expected network L of shape (B, H, W, 1) with H and W multiples of "
+                             f"{self.size_multiple}, got {x.shape}")
+        return self.session.run(None, {self._input_name: x})[0]
