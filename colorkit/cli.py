@@ -154,7 +154,7 @@ def run_colorize(args):
 
     inputs = list(args.inputs)
     # `colorkit colorize MODEL.keras INPUT...`, as before presets, still works.
-    model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith(".keras") else None)
+    model = args.model or (inputs.pop(0) if len(inputs) > 1 and inputs[0].endswith((".keras", ".onnx")) else None)
     if model and args.preset:
         raise CommandError("give a model or --preset, not both")
     model = model or args.preset or presets.DEFAULT
@@ -201,10 +201,11 @@ def add_colorize(subparsers):
                     "reduced to gray first) into OUT/<name>.png at each photo's own size, and videos "
                     "(.mp4 .avi .mov .mkv .m4v .webm; no audio) into OUT/<name>.mp4, with the "
                     f"'{DEFAULT}' preset unless --preset or --model says otherwise (a first INPUT ending in "
-                    ".keras is taken as the model). The last stdout line is a JSON summary.")
+                    ".keras or .onnx is taken as the model). The last stdout line is a JSON summary.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, video files")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--model", default=None, help="generator saved as .keras (a training run's)")
+    parser.add_argument("--model", default=None,
+                        help="generator saved as .keras (a training run's), or exported as .onnx (colorkit export)")
     parser.add_argument("--preset", default=None, help="pretrained preset name (colorkit.presets.names())")
     parser.add_argument("--render-size", type=int, default=None,
                         help="short side the network runs at (default: its training size)")
