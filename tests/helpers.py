@@ -112,3 +112,10 @@ def assert_keras_round_trip(model, path):
     assert loaded.get_config() == model.get_config()
     assert_same_weights(loaded, model)
     return loaded
+
+
+# The browser tests (test_turing, test_app): Debian's Chromium, driven by Playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+NO_CHROMIUM = "no Chromium at /usr/bin/chromium: apt-get install -y chromium"

@@ -1,15 +1,9 @@
 """The colorize app: its widgets driven from Python, then the notebook as a person uses it in JupyterLab."""
 
 import ast
-import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +11,7 @@ import cv2
 import nbformat
 import numpy as np
 import pytest
-from helpers import TINY_UNET, smooth_photo
+from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, TINY_UNET, smooth_photo
 
 from colorkit import presets
 from colorkit.app import ColorizeApp, render_sizes, wipe
@@ -161,60 +155,11 @@ def test_render_sizes_follow_the_stride():
 # ---- the notebook in JupyterLab, clicked in headless Chromium -------------------------------------
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "colorize.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-SCREENSHOT = Path("/tmp/colorize_app.png")
-NO_CHROMIUM = "no Chromium at /usr/bin/chromium: apt-get install -y chromium"
 # The bytes behind an <img> (ipywidgets shows images as blob: URLs), as a list of ints.
 IMAGE_BYTES = "async img => Array.from(new Uint8Array(await (await fetch(img.src)).arrayBuffer()))"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def jupyter_lab(tmp_path):
-    """A JupyterLab server rooted at tmp_path: yields its base URL with the token (as in test_turing.py)."""
-    port, token = free_port(), "colorkit-test"
-    # User settings of our own: start the notebook's kernel without asking, fetch no news.
-    settings = tmp_path / ".settings" / "@jupyterlab"
-    for plugin, values in (("notebook-extension/tracker", {"autoStartDefaultKernel": True}),
-                           ("apputils-extension/notification", {"fetchNews": "false"})):
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings.parent)}
-    log = tmp_path / "server.log"
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-             f"--LabApp.workspaces_dir={tmp_path / '.workspaces'}",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--allow-root"],
-            env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+SCREENSHOT = Path("/tmp/colorize_app.png")
 
 
 # The browser, the server and the widgets do not depend on the Keras backend: run once.

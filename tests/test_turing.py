@@ -1,20 +1,14 @@
 """The Turing test: its statistics, its widgets driven by scripted clicks, and the notebook."""
 
-import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import cv2
 import nbformat
 import numpy as np
 import pytest
-from helpers import SHARED_DATASETS, TINY_UNET, read_csv_rows, smooth_photo
+from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, SHARED_DATASETS, TINY_UNET, read_csv_rows, smooth_photo
 
 from colorkit.turing import CSV_COLUMNS, TuringTest, describe, fooling_rate
 
@@ -131,11 +125,6 @@ def test_time_limit_hides_the_pair(tmp_path):
 # With a real (untrained, tiny) generator: the pairs, then the notebook as a person uses it.
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "turing_test.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-SCREENSHOT = Path("/tmp/turing_screenshot.png")
-NO_CHROMIUM = "no Chromium at /usr/bin/chromium: apt-get install -y chromium"
 
 
 @pytest.fixture
@@ -182,51 +171,7 @@ def test_notebook_without_a_model_uses_the_default_preset(tmp_path):
     assert "model: flowers" in text and "answers go to outputs/turing/flowers_" in text
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def jupyter_lab(tmp_path):
-    """A JupyterLab server rooted at tmp_path: yields its base URL with the token."""
-    port, token = free_port(), "colorkit-test"
-    # User settings of our own: start the notebook's kernel without asking, fetch no news.
-    settings = tmp_path / ".settings" / "@jupyterlab"
-    for plugin, values in (("notebook-extension/tracker", {"autoStartDefaultKernel": True}),
-                           ("apputils-extension/notification", {"fetchNews": "false"})):
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings.parent)}
-    log = tmp_path / "server.log"
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
-             f"--LabApp.workspaces_dir={tmp_path / '.workspaces'}",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--allow-root"],
-            env=env, stdout=subprocess.DEVNULL, stderr=log_file)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+SCREENSHOT = Path("/tmp/turing_screenshot.png")
 
 
 # The browser, the server and the widgets do not depend on the Keras backend: run once.
