@@ -9,12 +9,13 @@ folder and the next run starts. `<outputs>/index.md` is rewritten after each run
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-from colorkit import params, runs
+from colorkit import distribution, params, runs
 
 BACKENDS = ("tensorflow", "jax", "torch")
 INDEX = "index.md"
@@ -59,17 +60,34 @@ def execute(notebook, folder, config):
                                log_output=True, progress_bar=False)
 
 
+def cluster_problems(configs, backend):
+    """The multi-process problems of every run (COLORKIT_COORDINATOR, ... against its parameters)."""
+    problems = (distribution.cluster_problem(config["distribution"], backend, config["batch_size"])
+                for _, config in configs)
+    return list(dict.fromkeys(f"{path}: {problem}" for (path, _), problem in zip(configs, problems) if problem))
+
+
 def run_one(path, config, number, total, backend):
-    """Train then evaluate one run; returns None, or the failure as text."""
+    """Train then evaluate one run; returns None, or the failure as text.
+
+    Process k > 0 of a multi-process run executes only the train notebook, whose training it
+    shares, into a temporary folder: process 0 alone writes the run folder and evaluates."""
     folder = runs.run_folder(config)
+    index = distribution.process_index()
     changes = params.non_defaults(config)
     print(f"\n=== run {number}/{total}: {config['run_name']} ({path}, backend {backend}) -> {folder}", flush=True)
     print("    " + (", ".join(f"{k}={v!r}" for k, v in changes.items()) or "all defaults"), flush=True)
+    notebooks = params.NOTEBOOKS
+    if index:
+        folder = Path(tempfile.gettempdir()) / f"colorkit-process-{index}" / f"{config['run_name']}-notebooks"
+        notebooks = ("train",)
+        print(f"    process {index}: training only, notebook in {folder}", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
-    params.save(config, folder)
+    if not index:
+        params.save(config, folder)
     from papermill import PapermillExecutionError
 
-    for notebook in params.NOTEBOOKS:
+    for notebook in notebooks:
         print(f"--- {config['run_name']}: {notebook}.ipynb", flush=True)
         try:
             execute(notebook, folder, config)
@@ -91,6 +109,10 @@ def main(files, sets=(), backend=None, outputs=None, resume=False):
         os.environ["KERAS_BACKEND"] = backend  # papermill kernels inherit it; the checks read it
     configs = resolve_runs(files, sets, outputs, resume)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    problems = cluster_problems(configs, backend)
+    if problems:
+        raise params.ParamsError("\n".join(problems))
+    writer = not distribution.process_index()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     failures, start = [], time.time()
     for number, (path, config) in enumerate(configs, start=1):
@@ -98,7 +120,7 @@ def main(files, sets=(), backend=None, outputs=None, resume=False):
         if failure:
             failures.append((config["run_name"], failure))
             print(f"!!! {config['run_name']}: {failure}", flush=True)
-        index = write_index(params.resolve_path(config["outputs_dir"]))
+        index = write_index(params.resolve_path(config["outputs_dir"])) if writer else "(written by process 0)"
     print(f"\n{len(configs) - len(failures)}/{len(configs)} runs done in {time.time() - start:.0f} s; "
           f"index: {index}")
     if failures:

@@ -7,6 +7,7 @@ The run folder's layout and its rules are in :mod:`colorkit.runs`; evaluation is
 import importlib.metadata
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -52,19 +53,37 @@ def start_run(config):
         FileExistsError: the folder holds a run and `resume` is False, or resuming would change
             a parameter the checkpoint was trained with.
     """
+    # First: JAX's multi-process engine must start before anything touches a device.
+    cluster = distribution.start(config["distribution"], config["batch_size"])
     folder = runs.run_folder(config)
     policy = check_precision(config["precision"])
-    problem = runs.resume_problem(config)
-    if problem:
-        raise FileExistsError(problem)
-    folder.mkdir(parents=True, exist_ok=True)
-    if {k: v for k, v in params.read_saved(folder).items() if k in config} != config:
-        params.save(config, folder)  # `colorkit run` has saved them already; a notebook run by hand has not
+    if cluster and cluster.index:
+        folder = scratch_folder(config, cluster.index)
+    else:
+        problem = runs.resume_problem(config)
+        if problem:
+            raise FileExistsError(problem)
+        folder.mkdir(parents=True, exist_ok=True)
+        if {k: v for k, v in params.read_saved(folder).items() if k in config} != config:
+            params.save(config, folder)  # `colorkit run` has saved them already; a notebook run by hand has not
     backends.configure()
     keras.utils.set_random_seed(config["seed"])
     keras.mixed_precision.set_global_policy(policy)
     print(f"run {config['run_name']} in {folder}: {environment()}")
     return runs.Run(folder, config)
+
+
+def scratch_folder(config, index):
+    """Where process `index` > 0 of a multi-process run writes what process 0 writes into the run
+    folder (which it leaves alone): the same files, computed alike, in a temporary folder emptied
+    at each start."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / f"colorkit-process-{index}" / config["run_name"]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @dataclass
@@ -117,11 +136,14 @@ def load_data(config):
     source = f"cache {summary['cache']}" if summary["cache"] else "decoded from the files as batches need them"
     print(f"{summary['dataset']} ({summary['split']}, {summary['size']} px): "
           + ", ".join(f"{k} {v}" for k, v in summary["counts"].items()) + f" images; {source}")
+    # Several processes: `batch_size` is the global batch, of which each process reads its slice.
+    cluster = distribution.cluster()
+    shard = (cluster.index, cluster.count) if cluster else (0, 1)
     train = ColorBatches(arrays["train"], config["batch_size"], augment=config["augment"], seed=config["seed"],
-                         max_images=config["max_train_images"])
+                         max_images=config["max_train_images"], shard=shard)
     # Data parallel: whole batches only, which split evenly over the devices (JAX requires it).
     whole = config["distribution"] != "none"
-    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=whole) \
+    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=whole, shard=shard) \
         if len(arrays["val"]) >= (config["batch_size"] if whole else 1) else None
     return Data(arrays, train, val, summary)
 
@@ -152,7 +174,8 @@ def build_or_restore(run, data):
     made for `distribution`."""
     config = run.config
     with distribution.scope(config["distribution"], config["batch_size"]) as adapt:
-        gan, done = checkpoints.restore(run.dir) if config["resume"] else (None, 0)
+        # From the run folder itself: that of process 0, which processes > 0 only read.
+        gan, done = checkpoints.restore(runs.run_folder(config)) if config["resume"] else (None, 0)
         if gan is not None:
             print(f"resuming {config['run_name']} after epoch {done} of {config['epochs']}")
         else:
