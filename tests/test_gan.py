@@ -148,3 +148,20 @@ def test_hinge_loss_option(photos):
     assert np.isfinite(history["d_loss"][0]) and gan.get_config()["adversarial_loss"] == "hinge"
     with pytest.raises(ValueError, match="adversarial_loss must be one of"):
         _gan("cgan", adversarial_loss="wasserstein")
+
+
+def test_discriminator_variables_go_to_its_optimizer_whatever_their_names(photos):
+    from colorkit.models import PatchDiscriminator, UNetGenerator
+
+    # Layer names without the d_ prefix the optimizer mapping once relied on.
+    discriminator = PatchDiscriminator(16, base_filters=4, n_layers=1, name="critic")
+    for layer in discriminator.layers:
+        layer.name = layer.name.replace("d_", "critic_")
+    gan = CGAN(UNetGenerator(16, base_filters=4, name="generator"), discriminator)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.1))  # only D learns
+    g_before, d_before = numpy_values(gan.generator.trainable_variables), numpy_values(discriminator.trainable_variables)
+    l, ab = photos
+    gan.fit(l[:8], ab[:8], batch_size=8, epochs=1, verbose=0)
+    assert max_abs_diff(numpy_values(gan.generator.trainable_variables), g_before) == 0.0
+    assert max_abs_diff(numpy_values(discriminator.trainable_variables), d_before) > 0.0
+    assert {id(v) for v in gan.d_optimizer._trainable_variables} == {id(v) for v in discriminator.trainable_variables}
