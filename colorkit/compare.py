@@ -36,7 +36,7 @@ def _numbers(mapping):
     return {k: float(v) for k, v in mapping.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def folderstable(folders):
+def runs_table(folders):
     """One row per run: run, dataset, model, backend, epochs, n_images, the test metrics and
     ``grayscale_<metric>`` for the baseline."""
     rows = []
