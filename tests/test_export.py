@@ -205,13 +205,16 @@ def test_cli_export_of_a_keras_file_keeps_an_existing_output_unless_forced(tmp_p
     assert summary["path"] == str(out) and summary["bytes"] == out.stat().st_size
     assert (summary["backend"], summary["image_size"], summary["size_multiple"]) == (BACKEND, 32, 4)
     assert set(summary) >= {"format", "path", "bytes", "backend", "seconds"}
-    before = out.read_bytes()
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 32, 48, 1)).astype("float32")
+    before = OnnxGenerator(out).predict_on_batch(x)
     out.write_bytes(b"kept")
     assert main(["export", str(model), "--format", "onnx", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err and out.read_bytes() == b"kept"
     assert main(["export", str(model), "--format", "onnx", "--out", str(out), "--force"]) == 0
-    assert out.read_bytes() != b"kept" and len(out.read_bytes()) == pytest.approx(len(before), rel=0.01)
-    assert OnnxGenerator(out).size_multiple == 4
+    # A second conversion in one process may name and fold nodes otherwise (TF): same model, same numbers.
+    forced = OnnxGenerator(out)
+    assert forced.size_multiple == 4
+    np.testing.assert_allclose(forced.predict_on_batch(x), before, atol=TOLERANCE)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generator.keras", "tiny.onnx"]  # no temporary left
 
 
