@@ -159,7 +159,8 @@ def test_discriminator_variables_go_to_its_optimizer_whatever_their_names(photos
         layer.name = layer.name.replace("d_", "critic_")
     gan = CGAN(UNetGenerator(16, base_filters=4, name="generator"), discriminator)
     gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.1))  # only D learns
-    g_before, d_before = numpy_values(gan.generator.trainable_variables), numpy_values(discriminator.trainable_variables)
+    g_before = numpy_values(gan.generator.trainable_variables)
+    d_before = numpy_values(discriminator.trainable_variables)
     l, ab = photos
     gan.fit(l[:8], ab[:8], batch_size=8, epochs=1, verbose=0)
     assert max_abs_diff(numpy_values(gan.generator.trainable_variables), g_before) == 0.0

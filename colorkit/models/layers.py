@@ -3,20 +3,130 @@
 import keras
 from keras import layers, ops
 
+_TORCH = keras.config.backend() == "torch"
+if _TORCH:
+    from colorkit.backends import torch as native
+
 # Output phase p of a 4x4, stride-2, "same" transposed convolution reads input rows i-1, i (p = 0)
 # or i, i+1 (p = 1) of the input padded by one; these are the kernel taps that meet them, in order.
 _PHASE_TAPS = ((3, 1), (2, 0))
 
 
+def _native_build(layer, build, input_shape):
+    """Build with the kernel in the memory order torch's convolutions take (backends/torch.py);
+    its shape, values, saved files and presets stay Keras' own."""
+    initializer = layer.kernel_initializer
+    layer.kernel_initializer = lambda shape, dtype=None: native.native_kernel(
+        ops.convert_to_tensor(initializer(shape, dtype=dtype)))
+    try:
+        build(input_shape)
+    finally:
+        layer.kernel_initializer = initializer
+
+
 @keras.saving.register_keras_serializable(package="colorkit")
-class PhaseConv2DTranspose(layers.Conv2DTranspose):
+class Conv2D(layers.Conv2D):
+    """`keras.layers.Conv2D`, whose PyTorch path convolves without layout copies.
+
+    Keras' torch convolution copies the NHWC input to NCHW and then to channels_last, and the HWIO
+    kernel to OIHW, on every call, and its kernel gradient comes back in another memory order than
+    the variable's (a strided Adam update). Here the kernel lies in memory as torch wants it, so
+    input, kernel and gradient are views. On TensorFlow and JAX it is Keras' layer. Same config,
+    weights (shape and values), saved files and outputs as `keras.layers.Conv2D`; the class name
+    keeps the paths of the weights in `.keras` files.
+
+    Example:
+    >>> Conv2D(8, 4, strides=2, padding="same")(keras.ops.ones((1, 32, 32, 3))).shape
+    (1, 16, 16, 8)
+    """
+
+    def _native(self):
+        return (_TORCH and self.rank == 2 and self.data_format == "channels_last" and self.groups == 1
+                and tuple(self.dilation_rate) == (1, 1))
+
+    def build(self, input_shape):
+        if self._native():
+            _native_build(self, super().build, input_shape)
+        else:
+            super().build(input_shape)
+
+    def convolution_op(self, inputs, kernel):
+        if self._native():
+            return native.conv2d(inputs, kernel, self.strides, self.padding)
+        return super().convolution_op(inputs, kernel)
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
+class Conv2DTranspose(layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose`, whose PyTorch path for the 4x4 stride-2 "same" case (the
+    U-Net's upsampling) convolves without layout copies, as `Conv2D` does; otherwise, and on
+    TensorFlow and JAX, it is Keras' layer.
+
+    Example:
+    >>> Conv2DTranspose(8, 4, strides=2, padding="same")(keras.ops.ones((1, 32, 32, 3))).shape
+    (1, 64, 64, 8)
+    """
+
+    def _native(self):
+        return (_TORCH and self.data_format == "channels_last" and tuple(self.kernel_size) == (4, 4)
+                and tuple(self.strides) == (2, 2) and self.padding == "same" and self.output_padding is None
+                and tuple(self.dilation_rate) == (1, 1))
+
+    def build(self, input_shape):
+        if self._native():
+            _native_build(self, super().build, input_shape)
+        else:
+            super().build(input_shape)
+
+    def call(self, inputs):
+        if not self._native():
+            return super().call(inputs)
+        outputs = native.conv2d_transpose_4x4_s2(inputs, self.kernel)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
+class BatchNormalization(layers.BatchNormalization):
+    """`keras.layers.BatchNormalization`, whose PyTorch path for float32 channels-last inputs is
+    torch's one-pass kernel (Keras' is a chain of element-wise ops, forward and backward); the same
+    moving-statistics update. Otherwise, and on TensorFlow and JAX, it is Keras' layer.
+
+    Example:
+    >>> BatchNormalization()(keras.ops.ones((2, 4, 4, 3)), training=True).shape
+    (2, 4, 4, 3)
+    """
+
+    def _native(self, inputs, mask):
+        return (_TORCH and mask is None and not self.renorm and self.center and self.scale
+                and self.axis in (-1, len(inputs.shape) - 1) and len(inputs.shape) == 4
+                and keras.backend.standardize_dtype(inputs.dtype) == "float32" and self.compute_dtype == "float32")
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._native(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        training = bool(training and self.trainable)
+        outputs, mean, variance = native.batch_norm(inputs, self.gamma, self.beta, self.moving_mean,
+                                                    self.moving_variance, self.epsilon, training)
+        if training:
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return outputs
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
+class PhaseConv2DTranspose(Conv2DTranspose):
     """A 4x4, stride-2 transposed convolution computed as four stride-1 convolutions.
 
     Same weights and same output as `keras.layers.Conv2DTranspose(filters, 4, strides=2,
     padding="same")`, so checkpoints are interchangeable. On CPUs, XLA computes the weight gradient
     of a strided transposed convolution 20-40x slower than that of a plain convolution; each
     output phase (even/odd row x even/odd column) is a plain 2x2 convolution of the input,
-    and the four phases are interleaved (sub-pixel convolution, Shi et al. 2016).
+    and the four phases are interleaved (sub-pixel convolution, Shi et al. 2016). PyTorch's CPU
+    kernels have no such slow gradient: there it is `Conv2DTranspose`'s copy-free path.
 
     Args:
         filters: int. Output channels.
@@ -38,6 +148,8 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         super().__init__(filters, 4, strides=2, padding="same", data_format="channels_last", **kwargs)
 
     def call(self, inputs):
+        if self._native():
+            return super().call(inputs)
         batch, height, width = ops.shape(inputs)[0], ops.shape(inputs)[1], ops.shape(inputs)[2]
         padded = ops.pad(inputs, ((0, 0), (1, 1), (1, 1), (0, 0)))
         # (kh, kw, filters, in) -> (kh, kw, in, filters), the layout ops.conv expects.
@@ -65,7 +177,7 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
         return config
 
 
-UPSAMPLING = {"transpose": layers.Conv2DTranspose, "phase": PhaseConv2DTranspose}
+UPSAMPLING = {"transpose": Conv2DTranspose, "phase": PhaseConv2DTranspose}
 
 
 def upsampling_layer(kind, filters, name):
@@ -73,5 +185,5 @@ def upsampling_layer(kind, filters, name):
     if kind not in UPSAMPLING:
         raise ValueError(f"upsampling must be one of {sorted(UPSAMPLING)}, got {kind!r}")
     if kind == "transpose":
-        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=name)
+        return Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=name)
     return PhaseConv2DTranspose(filters, use_bias=False, name=name)

@@ -3,6 +3,8 @@
 import keras
 from keras import layers
 
+from colorkit.models.layers import BatchNormalization, Conv2D
+
 
 @keras.saving.register_keras_serializable(package="colorkit")
 class PatchDiscriminator(keras.Model):
@@ -40,12 +42,12 @@ class PatchDiscriminator(keras.Model):
         strides = [2] * n_layers + [1]
         for i, stride in enumerate(strides):
             filters = min(base_filters * 2**i, max_filters)
-            x = layers.Conv2D(filters, 4, strides=stride, padding="same", use_bias=not batch_norm or i == 0,
-                              name=f"d_conv{i}")(x)
+            x = Conv2D(filters, 4, strides=stride, padding="same", use_bias=not batch_norm or i == 0,
+                       name=f"d_conv{i}")(x)
             if batch_norm and i > 0:
-                x = layers.BatchNormalization(name=f"d_bn{i}")(x)
+                x = BatchNormalization(name=f"d_bn{i}")(x)
             x = layers.LeakyReLU(0.2, name=f"d_act{i}")(x)
-        x = layers.Conv2D(1, 4, padding="same", name="d_logits_conv")(x)
+        x = Conv2D(1, 4, padding="same", name="d_logits_conv")(x)
         outputs = layers.Activation("linear", dtype="float32", name="d_logits")(x)
         super().__init__([l_input, ab_input], outputs, **kwargs)
 

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import layers
 
-from colorkit.models.layers import upsampling_layer
+from colorkit.models.layers import BatchNormalization, Conv2D, upsampling_layer
 
 PRESETS = ("pix2pix", "seed")
 
@@ -70,10 +70,9 @@ class UNetGenerator(keras.Model):
         x, size, skips = inputs, image_size, []
         for i, (filters, stride) in enumerate(widths):
             size //= stride
-            x = layers.Conv2D(filters, 4, strides=stride, padding="same", use_bias=False,
-                              name=f"g_enc{i}_conv")(x)
+            x = Conv2D(filters, 4, strides=stride, padding="same", use_bias=False, name=f"g_enc{i}_conv")(x)
             if i > 0 and size > 1:
-                x = layers.BatchNormalization(name=f"g_enc{i}_bn")(x)
+                x = BatchNormalization(name=f"g_enc{i}_bn")(x)
             x = layers.LeakyReLU(0.2, name=f"g_enc{i}_act")(x)
             skips.append(x)
 
@@ -81,16 +80,16 @@ class UNetGenerator(keras.Model):
         for j, skip in enumerate(reversed(skips[:-1])):
             i = len(skips) - 2 - j
             x = upsampling_layer(upsampling, skip.shape[-1], name=f"g_dec{i}_up")(x)
-            x = layers.BatchNormalization(name=f"g_dec{i}_bn")(x)
+            x = BatchNormalization(name=f"g_dec{i}_bn")(x)
             if dropout and j < 3:
                 x = layers.Dropout(dropout, seed=seed + j, name=f"g_dec{i}_drop")(x)
             x = layers.ReLU(name=f"g_dec{i}_act")(x)
             x = layers.Concatenate(name=f"g_dec{i}_skip")([x, skip])
         if widths[0][1] == 2:  # The first unit halved the image: one more upsampling to full size.
             x = upsampling_layer(upsampling, widths[0][0], name="g_dec_top_up")(x)
-            x = layers.BatchNormalization(name="g_dec_top_bn")(x)
+            x = BatchNormalization(name="g_dec_top_bn")(x)
             x = layers.ReLU(name="g_dec_top_act")(x)
-        x = layers.Conv2D(2, 1, name="g_out_conv")(x)
+        x = Conv2D(2, 1, name="g_out_conv")(x)
         # float32 output so that losses stay in float32 under mixed precision.
         outputs = layers.Activation("tanh", dtype="float32", name="g_out_tanh")(x)
         super().__init__(inputs, outputs, **kwargs)
