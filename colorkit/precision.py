@@ -5,9 +5,6 @@
 - GPUs from NVIDIA Ampere on (compute capability 8.0 and up);
 - CPUs with AMX-BF16 or AVX-512 BF16 (oneDNN's bfloat16 kernels). An AVX2-only CPU emulates
   bfloat16 and runs it several times slower than float32.
-
-The PyTorch backend trains in reduced precision only on a GPU (see
-:func:`colorkit.backends.mixed_precision_problem`), so `auto` is float32 there on a CPU.
 """
 
 from pathlib import Path
@@ -65,7 +62,5 @@ def resolve(precision, backend, flags=None):
     """(policy, why): the Keras dtype policy for `precision` on this machine and `backend`."""
     if precision != "auto":
         return precision, "set by the parameters"
-    if backend == "torch" and gpu_compute_capability(backend) is None:
-        return "float32", "the torch backend trains in bfloat16 only on a GPU"
     native, why = native_bfloat16(backend, flags)
     return ("mixed_bfloat16" if native else "float32"), why

@@ -31,16 +31,8 @@ def environment():
 
 
 def check_precision(precision):
-    """The Keras dtype policy `precision` (see :mod:`colorkit.precision`) trains with here.
-
-    Raises:
-        ValueError: the policy cannot train on this backend and machine.
-    """
+    """The Keras dtype policy `precision` (see :mod:`colorkit.precision`) trains with here."""
     policy, why = resolve_precision(precision, keras.config.backend())
-    problem = backends.mixed_precision_problem() if policy != "float32" else None
-    if problem:
-        raise ValueError(f"precision: {precision!r} cannot be used here: {problem}. "
-                         "Set precision = 'float32' (or 'auto'), or use the tensorflow or jax backend.")
     if precision == "auto":
         print(f"precision auto: {policy} ({why})")
     return policy

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import TINY_GAN, sample_lab
 
-from colorkit import backends, checkpoints, training
+from colorkit import checkpoints, training
 from colorkit.gan import build_gan
 
 SIZE = 16
@@ -29,19 +29,6 @@ def _finite(values):
     return all(np.all(np.isfinite(keras.ops.convert_to_numpy(v))) for v in values)
 
 
-needs_support = pytest.mark.skipif(backends.mixed_precision_problem() is not None,
-                                   reason=f"{backends.mixed_precision_problem()} (checked by the next test)")
-
-
-@pytest.mark.skipif(backends.mixed_precision_problem() is None, reason="mixed precision trains here")
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-def test_unsupported_precision_is_refused_before_training(precision):
-    with pytest.raises(ValueError, match=rf"precision: '{precision}' cannot be used here: .*Set precision = 'float32'"):
-        training.check_precision(precision)
-    training.check_precision("float32")
-
-
-@needs_support
 @pytest.mark.parametrize("model", ["cgan", "wgangp"])
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"], indirect=True)
 def test_short_mixed_precision_run_stays_finite(photos, model, policy):
@@ -65,7 +52,6 @@ def test_short_mixed_precision_run_stays_finite(photos, model, policy):
         assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 12 - halvings
 
 
-@needs_support
 @pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
 def test_mixed_float16_checkpoint_restores_its_loss_scales(photos, policy, tmp_path):
     gan = build_gan("cgan", SIZE, seed=3, **TINY)
@@ -94,7 +80,7 @@ def test_auto_precision_follows_the_chip(flags, expected):
     policy, why = precision.resolve("auto", "jax", flags=flags)
     assert policy == expected and ("without" in why) == (expected == "float32")
     assert precision.resolve("mixed_float16", "jax", flags=flags) == ("mixed_float16", "set by the parameters")
-    assert precision.resolve("auto", "torch", flags=flags)[0] == "float32"  # torch: bfloat16 only on a GPU
+    assert precision.resolve("auto", "torch", flags=flags)[0] == expected
 
 
 @pytest.mark.backend_independent
@@ -110,5 +96,3 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
 def test_auto_precision_trains_with_the_policy_it_resolves():
     policy = training.check_precision("auto")
     assert policy in ("float32", "mixed_bfloat16")
-    if keras.config.backend() == "torch" and backends.mixed_precision_problem():
-        assert policy == "float32"

@@ -40,17 +40,5 @@ def configure():
         _module.enable_compilation_cache()
 
 
-def mixed_precision_problem():
-    """Why float16/bfloat16 training cannot run here, or None. Keras' torch convolutions hand
-    PyTorch's CPU kernels a kernel layout whose reduced-precision gradient fails
-    ("slow_conv2d: grad_weight must be contiguous"); on a GPU they work."""
-    if _BACKEND == "torch":
-        import torch
-
-        if not torch.cuda.is_available():
-            return "the torch backend trains in float16/bfloat16 only on a GPU"
-    return None
-
-
-__all__ = ["apply_gradients", "configure", "forward_with_pullback", "input_gradient", "mixed_precision_problem",
+__all__ = ["apply_gradients", "configure", "forward_with_pullback", "input_gradient",
            "run_step", "tensor_value_and_grad", "variable_grads"]
