@@ -11,6 +11,8 @@ Runs, one after another so that nothing else of ours shares the timing core:
 
 Then a table, and as the last stdout line one JSON object: `tensorflow_vs_raw_torch`,
 `jax_vs_raw_jax`, `torch_vs_raw_torch` (colorkit's CGAN images/s over the raw step's, 128 px),
+`best_bf16_vs_raw_torch` (the fastest backend under mixed_bfloat16 over raw PyTorch float32, on CPUs
+with native bfloat16),
 `mfu` (per contender), `data_over_train` (augmented-batch rate over the fastest training rate),
 `colorize_512_s` (a 512x512 photo, best backend), and a few more.
 
@@ -33,9 +35,9 @@ import train_throughput
 from single_core import HERE, child_env, default_core
 
 TARGETS = {"tensorflow_vs_raw_torch": (">=", 1.0), "jax_vs_raw_jax": (">=", 0.95), "torch_vs_raw_torch": (">=", 0.9),
-           "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000)}
+           "best_bf16_vs_raw_torch": (">=", 1.2), "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000)}
 QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 0,
-         "contenders": ["tensorflow", "jax", "torch", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
+         "contenders": ["tensorflow", "jax", "torch", "torch-bf16", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
          "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
          "inference_backends": ["tensorflow"], "inference_rounds": 1, "inference_repeats": 1,
          "pipeline_images": 16, "pipeline_seconds": 0.3}
@@ -59,6 +61,13 @@ def last_json(script, args, core, keras_backend=None, timed=True):
     if done.returncode or not lines:
         return None, (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
     return json.loads(lines[-1]), "\n".join(lines[:-1])
+
+
+def bf16_cpu():
+    """Whether this CPU computes bfloat16 natively (else the bf16 contenders are left out)."""
+    from colorkit.precision import NATIVE_BF16_CPU_FLAGS, cpu_flags
+
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_CPU_FLAGS)
 
 
 def parts(args, core):
@@ -98,7 +107,9 @@ def summarize(results, quick):
     rates = {name: c["img_per_s"] for name, c in cgan["contenders"].items() if c["img_per_s"]}
     peak = flops["peak_gflops"] * 1e9 if flops else None
     summary = {key: cgan["ratios"].get(key) for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax",
-                                                        "torch_vs_raw_torch")}
+                                                        "torch_vs_raw_torch", "best_bf16_vs_raw_torch")}
+    summary["bf16_ratios"] = {key: value for key, value in cgan["ratios"].items() if "_bf16_" in key}
+    summary["bf16_cpu"] = bf16_cpu()
     per_image = flops["flops_per_image"]["cgan"] if flops else None
     summary["mfu"] = {name: rate * per_image / peak for name, rate in rates.items()} if peak else None
     fastest = max(rates.values(), default=None)
@@ -122,8 +133,8 @@ def summarize(results, quick):
 def summary_table(summary, results, quick):
     lines = ["summary (one core; targets apply to the full run at 128 px, not to --quick)",
              f"{'measure':<34}{'value':>10}  {'target':<8}{'met':>5}"]
-    for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "colorize_512_s",
-                "pipeline_256_img_s"):
+    for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "best_bf16_vs_raw_torch",
+                "colorize_512_s", "pipeline_256_img_s"):
         value, (op, bound) = summary[key], TARGETS[key]
         met = "-" if value is None or quick else ("yes" if (value >= bound if op == ">=" else value < bound) else "NO")
         shown = f"{value:.3f}" if value is not None else "-"
@@ -135,6 +146,11 @@ def summary_table(summary, results, quick):
         lines.append(f"MFU of {summary['gflop_per_image']:.2f} GFLOP/image against "
                      f"{summary['peak_gflops']:.1f} GFLOP/s: "
                      + ", ".join(f"{k} {v:.0%}" for k, v in summary["mfu"].items()))
+    if summary["bf16_cpu"]:
+        lines.append("mixed_bfloat16 over raw PyTorch float32: "
+                     + ", ".join(f"{k.split('_')[0]} {v:.3f}" for k, v in summary["bf16_ratios"].items()))
+    else:
+        lines.append("mixed_bfloat16: not measured, this CPU has no native bfloat16 (AMX-BF16 or AVX-512 BF16)")
     if summary["wgangp_ratios"]:
         lines.append("WGAN-GP: " + ", ".join(f"{k} {v:.3f}" for k, v in summary["wgangp_ratios"].items()))
     lines.append(f"raw references reproduce colorkit's losses: {summary['references_match_colorkit']}")
@@ -155,7 +171,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2, help="CGAN steps per round and contender")
     parser.add_argument("--slow-rounds", type=int, default=1, help="rounds of the transposed-conv JAX contenders")
     parser.add_argument("--contenders", nargs="+", choices=sorted(train_throughput.CONTENDERS),
-                        default=list(train_throughput.CONTENDERS))
+                        default=[name for name in train_throughput.CONTENDERS
+                                 if bf16_cpu() or name not in train_throughput.BF16])
     parser.add_argument("--wgangp-rounds", type=int, default=2)
     parser.add_argument("--wgangp-steps", type=int, default=1)
     parser.add_argument("--wgangp-contenders", nargs="*", choices=sorted(train_throughput.CONTENDERS),

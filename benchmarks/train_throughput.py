@@ -9,6 +9,8 @@ images/s and the ratios are medians of the per-round ratios. Contenders:
   synthetic images for all the rounds, held between rounds by a callback (`Gate`), so that a round
   times steps as a long run takes them; `jax` the same with `upsampling="phase"`, `jax-transpose`
   with Conv2DTranspose (slow on CPU: it runs one step in the first `--slow-rounds` rounds only).
+- `tensorflow-bf16`, `jax-bf16`, `torch-bf16`: the same under the mixed_bfloat16 policy (bfloat16
+  compute, float32 weights), compared with the float32 raw PyTorch step.
 - `raw-torch` (raw_torch_step.py), `raw-jax` / `raw-jax-transpose` (raw_jax_step.py): the same
   networks, losses and optimizers, the step called on one synthetic batch.
 
@@ -32,13 +34,19 @@ CONTENDERS = {
     "raw-jax": ("raw-jax", None, "phase"),
     "raw-jax-transpose": ("raw-jax", None, "transpose"),
 }
+# The same Keras contenders under the mixed_bfloat16 policy (float32 weights, bfloat16 compute).
+BF16 = {f"{name}-bf16": name for name in ("tensorflow", "jax", "torch")}
+CONTENDERS.update({bf16: CONTENDERS[name] for bf16, name in BF16.items()})
 SLOW = ("jax-transpose", "raw-jax-transpose")
 # colorkit on a backend (its faster variant), and the raw step it is compared with (the faster one).
 RATIOS = {"tensorflow_vs_raw_torch": (("tensorflow",), ("raw-torch",)),
           "torch_vs_raw_torch": (("torch",), ("raw-torch",)),
           "jax_vs_raw_jax": (("jax", "jax-transpose"), ("raw-jax", "raw-jax-transpose")),
           "jax_phase_over_transpose": (("jax",), ("jax-transpose",)),
-          "raw_jax_phase_over_transpose": (("raw-jax",), ("raw-jax-transpose",))}
+          "raw_jax_phase_over_transpose": (("raw-jax",), ("raw-jax-transpose",)),
+          # bfloat16 against the float32 raw step: what the chip's bfloat16 units buy.
+          **{f"{name}_bf16_vs_raw_torch": ((bf16,), ("raw-torch",)) for bf16, name in BF16.items()},
+          "best_bf16_vs_raw_torch": (tuple(BF16), ("raw-torch",))}
 
 
 # ---- worker side ------------------------------------------------------------------------------------
@@ -94,8 +102,12 @@ def keras_worker(args, backend, upsampling):
     from single_core import one_thread
 
     one_thread(backend)
+    import keras
+
     from colorkit.gan import build_gan
 
+    if args.worker in BF16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     gan = build_gan(args.model, args.size, base_filters=args.base_filters, d_base_filters=args.base_filters,
                     upsampling=upsampling, seed=0)
     # Counted before `fit` starts: JAX's `fit` empties the variables while it runs.
