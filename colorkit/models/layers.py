@@ -12,20 +12,24 @@ if _TORCH:
 _PHASE_TAPS = ((3, 1), (2, 0))
 
 
-def _native_build(layer, build, input_shape):
-    """Build with the kernel in the memory order torch's convolutions take (backends/torch.py);
-    its shape, values, saved files and presets stay Keras' own."""
-    initializer = layer.kernel_initializer
-    layer.kernel_initializer = lambda shape, dtype=None: native.native_kernel(
-        ops.convert_to_tensor(initializer(shape, dtype=dtype)))
-    try:
-        build(input_shape)
-    finally:
-        layer.kernel_initializer = initializer
+class _NativeKernel:
+    """Builds the kernel in the memory order torch's convolutions take (backends/torch.py) where the
+    layer's `_native()` fast path applies; its shape, values, saved files and presets stay Keras' own."""
+
+    def build(self, input_shape):
+        if not self._native():
+            return super().build(input_shape)
+        initializer = self.kernel_initializer
+        self.kernel_initializer = lambda shape, dtype=None: native.native_kernel(
+            ops.convert_to_tensor(initializer(shape, dtype=dtype)))
+        try:
+            super().build(input_shape)
+        finally:
+            self.kernel_initializer = initializer
 
 
 @keras.saving.register_keras_serializable(package="colorkit")
-class Conv2D(layers.Conv2D):
+class Conv2D(_NativeKernel, layers.Conv2D):
     """`keras.layers.Conv2D`, whose PyTorch path convolves without layout copies.
 
     Keras' torch convolution copies the NHWC input to NCHW and then to channels_last, and the HWIO
@@ -44,12 +48,6 @@ class Conv2D(layers.Conv2D):
         return (_TORCH and self.rank == 2 and self.data_format == "channels_last" and self.groups == 1
                 and tuple(self.dilation_rate) == (1, 1))
 
-    def build(self, input_shape):
-        if self._native():
-            _native_build(self, super().build, input_shape)
-        else:
-            super().build(input_shape)
-
     def convolution_op(self, inputs, kernel):
         if self._native():
             return native.conv2d(inputs, kernel, self.strides, self.padding)
@@ -57,7 +55,7 @@ class Conv2D(layers.Conv2D):
 
 
 @keras.saving.register_keras_serializable(package="colorkit")
-class Conv2DTranspose(layers.Conv2DTranspose):
+class Conv2DTranspose(_NativeKernel, layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose`, whose PyTorch path for the 4x4 stride-2 "same" case (the
     U-Net's upsampling) convolves without layout copies, as `Conv2D` does; otherwise, and on
     TensorFlow and JAX, it is Keras' layer.
@@ -71,12 +69,6 @@ class Conv2DTranspose(layers.Conv2DTranspose):
         return (_TORCH and self.data_format == "channels_last" and tuple(self.kernel_size) == (4, 4)
                 and tuple(self.strides) == (2, 2) and self.padding == "same" and self.output_padding is None
                 and tuple(self.dilation_rate) == (1, 1))
-
-    def build(self, input_shape):
-        if self._native():
-            _native_build(self, super().build, input_shape)
-        else:
-            super().build(input_shape)
 
     def call(self, inputs):
         if not self._native():
