@@ -1,7 +1,7 @@
 """Multi-process training (COLORKIT_COORDINATOR, COLORKIT_NUM_PROCESSES, COLORKIT_PROCESS_ID with
 `distribution: data_parallel`): two processes on 127.0.0.1, one CPU device each, end with the weights of
-one process trained on the same global batches; only process 0 writes the run folder; bad variables,
-TensorFlow and PyTorch are refused before anything starts."""
+one process trained on the same global batches, also across `--resume`; only process 0 writes the run
+folder; bad variables, TensorFlow and PyTorch are refused before anything starts."""
 
 import os
 import socket
@@ -111,6 +111,38 @@ def test_colorkit_run_on_two_processes(one_process, tmp_path):
     assert not (scratch / "smoke-notebooks" / "evaluate.ipynb").exists()
     assert not (scratch / "smoke" / "metrics.json").exists()
 
+
+
+def run_two_processes(outputs, tmp_path, sets, resume=False):
+    """`colorkit run params/smoke.yaml` on processes 0 and 1 of 2 on 127.0.0.1; their logs."""
+    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else [])
+    procs, logs = [], []
+    for index in (0, 1):
+        logs.append(tmp_path / f"log{index}{'-resume' if resume else ''}.txt")
+        with open(logs[-1], "w") as f:
+            procs.append(start(["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *args],
+                               environment(tmp_path, index, port), f))
+    wait_all(procs, logs)
+    return logs
+
+
+@pytest.mark.slow
+@needs_jax
+def test_two_processes_resume_to_the_weights_of_one(one_process, tmp_path):
+    """One epoch on two processes, then `--resume` to the second: both restore process 0's last
+    checkpoint from the run folder and end where one process training both epochs ends."""
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    os.symlink(one_process / ".cache", outputs / ".cache")
+    sets = [*SETS, "distribution=data_parallel"]
+    run_two_processes(outputs, tmp_path, [*sets, "epochs=1"])
+    logs = run_two_processes(outputs, tmp_path, sets, resume=True)
+    for log in logs:
+        assert "resuming smoke after epoch 1 of 2" in log.read_text()
+    diff = max_difference(generator_weights(outputs / "smoke" / "generator.keras"),
+                          generator_weights(one_process / "smoke" / "generator.keras"))
+    print(f"\n{BACKEND}: 2 processes, resumed after epoch 1, vs 1 process: max abs difference {diff:.2e}")
+    assert diff <= TOLERANCE
 
 # ---- refusals, before anything starts ----------------------------------------------------------------
 BAD = [
