@@ -167,7 +167,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--base-filters", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3, help="CGAN rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="CGAN rounds")
     parser.add_argument("--steps", type=int, default=2, help="CGAN steps per round and contender")
     parser.add_argument("--slow-rounds", type=int, default=1, help="rounds of the transposed-conv JAX contenders")
     parser.add_argument("--contenders", nargs="+", choices=sorted(train_throughput.CONTENDERS),

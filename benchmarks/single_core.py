@@ -6,8 +6,8 @@ over cores. A worker sets itself up (imports, build, a first step that traces or
 CPU, so that set-ups overlap; then it pins every one of its threads to the one timing CPU
 (`os.sched_setaffinity`; threads started later inherit it), reports `@@READY {json}` on stdout
 and answers each `RUN n` line with `@@DONE {json}`. The parent sends the rounds to the workers
-in turn (A B C A B C ...), so that only one works at a time and a drift in the machine's speed
-touches every contender alike.
+in turn, so that only one works at a time and a drift in the machine's speed touches every
+contender alike.
 """
 
 import json

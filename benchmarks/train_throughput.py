@@ -21,6 +21,7 @@ The last stdout line is JSON.
 
 import argparse
 import json
+import random
 import sys
 from time import perf_counter
 
@@ -172,8 +173,12 @@ def measure(model="cgan", contenders=tuple(CONTENDERS), size=128, batch_size=8, 
     rates = {name: [] for name in workers}
     try:
         for r in range(rounds):
-            for name, worker in workers.items():
-                slow = name in SLOW
+            # A new order each round (seeded): a contender can run slower right after another
+            # (measured: the torch backend after a JAX worker), so no one always follows the same one.
+            order = list(workers)
+            random.Random(r).shuffle(order)
+            for name in order:
+                worker, slow = workers[name], name in SLOW
                 if (slow and r >= slow_rounds) or name in failed:
                     rates[name].append(None)
                     continue
