@@ -5,13 +5,16 @@
 
 Every variant trains for the same wall-clock budget (`max_train_seconds`, one CPU thread) with
 `params/quality_<dataset>.yaml` plus its own overrides, through `colorkit run` (the real
-notebooks), then is evaluated on the dataset's test part, which training never sees. The
-datasets run side by side, one core each; variants one after another. Finished runs are reused
-(`--resume`), so an interrupted benchmark continues. Prints one table per dataset (with the
-grayscale baseline) and, as its last line, a JSON object `{dataset: {variant: metrics}}`.
+notebooks), then is evaluated on the dataset's test part, which training never sees. A
+`*_after_l1_*` variant spends the first half of its budget on an L1-only run (shared by those
+variants) and the second on the GAN from its generator. The datasets run side by side, one core
+each; variants one after another. Finished runs are reused and interrupted ones resume for what
+is left of their budget, so an interrupted benchmark continues. Prints one table per dataset
+(with the grayscale baseline) and, as its last line, a JSON object `{dataset: {variant: metrics}}`.
 """
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -24,6 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 DATASETS = {"flowers": ("quality_flowers.yaml", SHARED / "flowers102"),
             "dogs": ("quality_dogs.yaml", SHARED / "stanford_dogs_crops")}
+# The first stage of the pre-trained variants, shared by them (one run per dataset and budget).
+L1_FIRST = {"model": "l1", "ema_decay": 0.999}
 # name: parameter overrides. The first three are the recipes as they were (checkpoint by PSNR).
 VARIANTS = {
     "l1": {"model": "l1"},
@@ -34,7 +39,15 @@ VARIANTS = {
     "cgan_ttur_ema": {"model": "cgan", "lr": 1e-4, "d_lr_ratio": 4.0, "ema_decay": 0.999},
     "cgan_l1w10_ema": {"model": "cgan", "l1_weight": 10.0, "ema_decay": 0.999},
     "wgangp_ema": {"model": "wgangp", "ema_decay": 0.999},
+    # DeOldify's "NoGAN" order: the first half of the budget trains L1 only, the second half the GAN
+    # from those generator weights (`init_from`), with a fresh discriminator.
+    "cgan_after_l1_ema": {"model": "cgan", "ema_decay": 0.999, "pretrain": L1_FIRST},
+    "cgan_after_l1_lr5e-5_ema": {"model": "cgan", "lr": 5e-5, "ema_decay": 0.999, "pretrain": L1_FIRST},
+    "wgangp_after_l1_ema": {"model": "wgangp", "ema_decay": 0.999, "pretrain": L1_FIRST},
 }
+# What `make quality` runs (about 40 minutes at 180 s a variant); the others were measured and lost.
+DEFAULT = ["l1", "cgan", "wgangp", "cgan_ema", "cgan_ttur_ema", "wgangp_ema", "cgan_after_l1_ema",
+           "cgan_after_l1_lr5e-5_ema"]
 COLUMNS = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "dcf", "{:.1f}"),
            ("ab_hist_dist", "ab-hist", "{:.3f}"), ("de2000", "CIEDE2000", "{:.2f}"))
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
@@ -42,10 +55,47 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INT
 
 
 def run_variant(dataset, variant, args):
-    """Train and evaluate one variant with `colorkit run`; returns its metrics.json, or None."""
+    """Train and evaluate one variant; returns its metrics.json (the training seconds of both stages
+    for a pre-trained one), or None."""
+    overrides = dict(VARIANTS[variant])
+    pretrain = overrides.pop("pretrain", None)
+    name = f"{dataset}_{variant}_{args.seconds:g}s"
+    if pretrain is None:
+        return run_stage(dataset, name, overrides, args.seconds, args)
+    half = args.seconds / 2
+    first_name = f"{dataset}_{pretrain['model']}_first_{half:g}s"
+    first = run_stage(dataset, first_name, pretrain, half, args)
+    if first is None:
+        return None
+    init = str(args.outputs / first_name / "generator.keras")
+    result = run_stage(dataset, name, {**overrides, "init_from": init}, half, args)
+    if result is not None:
+        result["train_seconds"] += first["train_seconds"]
+    return result
+
+
+def trained_seconds(run):
+    """Training seconds in a run folder's history.csv (0 without one)."""
+    history = run / "history.csv"
+    if not history.exists():
+        return 0.0
+    with open(history) as f:
+        return sum(float(row.get("seconds") or 0) for row in csv.DictReader(f))
+
+
+def run_stage(dataset, name, overrides, budget, args):
+    """Train one run for `budget` seconds and evaluate it with `colorkit run`; returns its
+    metrics.json, or None. A finished run (metrics.json written) is reused as it is; an interrupted
+    one resumes for what is left of its budget (`--resume` alone would train a whole budget more).
+    The budget is in every run's name: another `--seconds` gets runs of its own."""
+    run = args.outputs / name
+    metrics_file = run / "metrics.json"
+    if metrics_file.exists():
+        print(f"{name}: finished, reused ({metrics_file})", file=sys.stderr, flush=True)
+        return json.loads(metrics_file.read_text())
     params_file, data_dir = DATASETS[dataset]
-    name = f"{dataset}_{variant}"
-    sets = {"run_name": name, "data_dir": str(data_dir), "max_train_seconds": args.seconds, **VARIANTS[variant]}
+    left = max(budget - trained_seconds(run), 1.0)
+    sets = {"run_name": name, "data_dir": str(data_dir), **overrides, "max_train_seconds": left}
     command = [sys.executable, "-m", "colorkit.cli", "run", str(REPO / "params" / params_file), "--resume",
                "--outputs", str(args.outputs), "--backend", args.backend]
     for key, value in sets.items():
@@ -56,7 +106,6 @@ def run_variant(dataset, variant, args):
     with open(log, "w") as f:
         code = subprocess.run(command, cwd=REPO, env={**os.environ, **ONE_THREAD}, stdout=f, stderr=subprocess.STDOUT,
                               check=False).returncode
-    metrics_file = args.outputs / name / "metrics.json"
     print(f"{name}: exit {code} after {time.time() - start:.0f} s (log {log})", file=sys.stderr, flush=True)
     return json.loads(metrics_file.read_text()) if code == 0 and metrics_file.exists() else None
 
@@ -67,18 +116,20 @@ def run_dataset(dataset, args):
 
 def table(dataset, results):
     """Lines of one dataset's table: a row per variant, then the grayscale baseline."""
-    header = f"{'variant':<16}" + "".join(f"{label:>11}" for _, label, _ in COLUMNS) + f"{'train s':>9}{'epochs':>7}"
+    width = max(len(v) for v in [*results, "grayscale"]) + 2
+    header = (f"{'variant':<{width}}" + "".join(f"{label:>11}" for _, label, _ in COLUMNS)
+              + f"{'train s':>9}{'epochs':>7}")
     lines = [f"## {dataset} (test part, {next((r['n_images'] for r in results.values() if r), 0)} photos)", header]
     gray = None
     for variant, result in results.items():
         if result is None:
-            lines.append(f"{variant:<16}  failed (see its log)")
+            lines.append(f"{variant:<{width}}  failed (see its log)")
             continue
         gray = result["baselines"]["grayscale"]
         cells = "".join(f"{fmt.format(result['test'][key]):>11}" for key, _, fmt in COLUMNS)
-        lines.append(f"{variant:<16}{cells}{result['train_seconds']:>9.0f}{result['epochs']:>7}")
+        lines.append(f"{variant:<{width}}{cells}{result['train_seconds']:>9.0f}{result['epochs']:>7}")
     if gray is not None:
-        lines.append(f"{'grayscale':<16}" + "".join(f"{fmt.format(gray[key]):>11}" for key, _, fmt in COLUMNS))
+        lines.append(f"{'grayscale':<{width}}" + "".join(f"{fmt.format(gray[key]):>11}" for key, _, fmt in COLUMNS))
     return lines
 
 
@@ -99,7 +150,7 @@ def summary(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="training budget of every variant")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT, choices=list(VARIANTS))
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--outputs", type=Path, default=REPO / "outputs" / "quality")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
