@@ -82,22 +82,28 @@ COLORKIT = "import sys; from colorkit.cli import main; sys.exit(main(sys.argv[1:
 needs_jax = pytest.mark.skipif(BACKEND != "jax", reason="multi-process training is JAX's only (README, Scale-out)")
 
 
+def run_two_processes(outputs, tmp_path, sets, resume=False):
+    """`colorkit run params/smoke.yaml` on processes 0 and 1 of 2 on 127.0.0.1; their logs."""
+    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else [])
+    procs, logs = [], []
+    for index in (0, 1):
+        logs.append(tmp_path / f"log{index}{'-resume' if resume else ''}.txt")
+        with open(logs[-1], "w") as f:
+            procs.append(start(["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *args],
+                               environment(tmp_path, index, port), f))
+    wait_all(procs, logs)
+    return logs
+
+
 @pytest.mark.slow
 @needs_jax
 def test_colorkit_run_on_two_processes(one_process, tmp_path):
     """`colorkit run` on each process, the same params file: process 0 trains, evaluates and writes
     the run folder and index.md; process 1 only trains, beside it."""
-    outputs, port = tmp_path / "out", free_port()
+    outputs = tmp_path / "out"
     outputs.mkdir()
     os.symlink(one_process / ".cache", outputs / ".cache")
-    sets = [a for s in [*SETS, "distribution=data_parallel"] for a in ("--set", s)]
-    procs, logs = [], []
-    for index in (0, 1):
-        logs.append(tmp_path / f"log{index}.txt")
-        with open(logs[-1], "w") as f:
-            procs.append(start(["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *sets],
-                               environment(tmp_path, index, port), f))
-    wait_all(procs, logs)
+    logs = run_two_processes(outputs, tmp_path, [*SETS, "distribution=data_parallel"])
     run = outputs / "smoke"
     diff = max_difference(generator_weights(run / "generator.keras"),
                           generator_weights(one_process / "smoke" / "generator.keras"))
@@ -111,19 +117,6 @@ def test_colorkit_run_on_two_processes(one_process, tmp_path):
     assert not (scratch / "smoke-notebooks" / "evaluate.ipynb").exists()
     assert not (scratch / "smoke" / "metrics.json").exists()
 
-
-
-def run_two_processes(outputs, tmp_path, sets, resume=False):
-    """`colorkit run params/smoke.yaml` on processes 0 and 1 of 2 on 127.0.0.1; their logs."""
-    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else [])
-    procs, logs = [], []
-    for index in (0, 1):
-        logs.append(tmp_path / f"log{index}{'-resume' if resume else ''}.txt")
-        with open(logs[-1], "w") as f:
-            procs.append(start(["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *args],
-                               environment(tmp_path, index, port), f))
-    wait_all(procs, logs)
-    return logs
 
 
 @pytest.mark.slow
