@@ -14,7 +14,6 @@ is left of their budget, so an interrupted benchmark continues. Prints one table
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from colorkit import runs
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -74,15 +75,6 @@ def run_variant(dataset, variant, args):
     return result
 
 
-def trained_seconds(run):
-    """Training seconds in a run folder's history.csv (0 without one)."""
-    history = run / "history.csv"
-    if not history.exists():
-        return 0.0
-    with open(history) as f:
-        return sum(float(row.get("seconds") or 0) for row in csv.DictReader(f))
-
-
 def run_stage(dataset, name, overrides, budget, args):
     """Train one run for `budget` seconds and evaluate it with `colorkit run`; returns its
     metrics.json, or None. A finished run (metrics.json written) is reused as it is; an interrupted
@@ -94,7 +86,7 @@ def run_stage(dataset, name, overrides, budget, args):
         print(f"{name}: finished, reused ({metrics_file})", file=sys.stderr, flush=True)
         return json.loads(metrics_file.read_text())
     params_file, data_dir = DATASETS[dataset]
-    left = max(budget - trained_seconds(run), 1.0)
+    left = max(budget - runs.train_seconds(run), 1.0)
     sets = {"run_name": name, "data_dir": str(data_dir), **overrides, "max_train_seconds": left}
     command = [sys.executable, "-m", "colorkit.cli", "run", str(REPO / "params" / params_file), "--resume",
                "--outputs", str(args.outputs), "--backend", args.backend]

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from colorkit import backends, checkpoints, datasets, figures, params, runs
-from colorkit.training import environment, open_images, train_seconds
+from colorkit.training import environment, open_images
 
 
 def open_run(config):
@@ -73,7 +73,7 @@ def compare(result):
 
 def write_metrics(run, result, checkpoint=None):
     """Write metrics.json: the run, backend and versions, timings, and every test metric."""
-    train_s = train_seconds(run)
+    train_s = runs.train_seconds(run.dir)
     evaluate_s = time.time() - run.started
     config = run.config
     data = {"run_name": config["run_name"], **environment(), "dataset": config["dataset"],

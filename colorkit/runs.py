@@ -13,6 +13,7 @@ A run lives in `<outputs_dir>/<run_name>/`:
 same :func:`resume_problem`, and find the dataset cache with the same :func:`cache_root`.
 """
 
+import csv
 import json
 import os
 import time
@@ -80,6 +81,16 @@ def cache_root(cache_dir=None, outputs_dir="outputs"):
     """Where prepared datasets are cached: `cache_dir`, else $COLORKIT_CACHE, else
     `<outputs_dir>/.cache`; the same for `colorkit prepare`, `colorkit run` and the notebooks."""
     return params.resolve_path(cache_dir or os.environ.get(CACHE_ENV) or Path(outputs_dir) / ".cache")
+
+
+def train_seconds(folder):
+    """Training wall time summed over a run folder's history.csv (every segment of a resumed run);
+    0 without one."""
+    history = Path(folder) / HISTORY_FILE
+    if not history.exists():
+        return 0.0
+    with open(history, newline="") as f:
+        return sum(float(row.get("seconds") or 0) for row in csv.DictReader(f))
 
 
 def read_json(path):

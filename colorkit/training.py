@@ -202,22 +202,13 @@ def fit(gan, data, run, initial_epoch=0, show=True):
                    shuffle=False, verbose=1, callbacks=[data.train.epoch_callback(), *standard])
 
 
-def train_seconds(run):
-    """Training wall time summed over history.csv (every segment of a resumed run)."""
-    import pandas as pd
-
-    if not run.history_csv.exists():
-        return 0.0
-    history = pd.read_csv(run.history_csv)
-    return float(history["seconds"].sum()) if "seconds" in history else 0.0
-
-
 def finish_training(gan, data, run):
     """Save the final generator as generator.keras; write and return train.json (validation metrics)."""
     checkpoints.save_model(gan.inference_generator(), run.dir / runs.GENERATOR_FILE)
     val = gan.evaluate(data.val, return_dict=True, verbose=0) if data.val is not None else {}
     summary = {"run_name": run.config["run_name"], **environment(),
-               "epochs": checkpoints.read_progress(run.dir).get("epoch", 0), "train_seconds": train_seconds(run),
+               "epochs": checkpoints.read_progress(run.dir).get("epoch", 0),
+               "train_seconds": runs.train_seconds(run.dir),
                "steps": int(keras.ops.convert_to_numpy(gan.optimizer.iterations)),
                "precision": keras.mixed_precision.global_policy().name,
                "val": {key: float(value) for key, value in val.items()}}

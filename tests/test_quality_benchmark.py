@@ -11,6 +11,8 @@ from helpers import REPO
 sys.path.insert(0, str(REPO / "benchmarks"))
 import quality
 
+from colorkit import runs
+
 
 @pytest.mark.backend_independent
 def test_a_finished_run_is_reused_without_training(tmp_path):
@@ -24,7 +26,7 @@ def test_a_finished_run_is_reused_without_training(tmp_path):
 
 @pytest.mark.backend_independent
 def test_an_interrupted_run_has_its_trained_seconds_counted(tmp_path):
-    assert quality.trained_seconds(tmp_path) == 0.0
+    assert runs.train_seconds(tmp_path) == 0.0
     (tmp_path / "history.csv").write_text("epoch,seconds,g_loss\n0,61.5,1.0\n1,40.25,0.9\n")
-    assert quality.trained_seconds(tmp_path) == pytest.approx(101.75)
+    assert runs.train_seconds(tmp_path) == pytest.approx(101.75)
 
