@@ -65,9 +65,9 @@ def last_json(script, args, core, keras_backend=None, timed=True):
 
 def bf16_cpu():
     """Whether this CPU computes bfloat16 natively (else the bf16 contenders are left out)."""
-    from colorkit.precision import NATIVE_BF16_CPU_FLAGS, cpu_flags
+    from colorkit.precision import cpu_bfloat16_flags
 
-    return any(flag in cpu_flags() for flag in NATIVE_BF16_CPU_FLAGS)
+    return bool(cpu_bfloat16_flags())
 
 
 def parts(args, core):

@@ -53,9 +53,14 @@ def native_bfloat16(backend, flags=None):
     if capability is not None:
         native = capability >= MIN_BF16_COMPUTE_CAPABILITY
         return native, f"GPU compute capability {capability}"
-    flags = cpu_flags() if flags is None else flags
-    found = [f for f in NATIVE_BF16_CPU_FLAGS if f in flags]
+    found = cpu_bfloat16_flags(flags)
     return bool(found), f"CPU with {', '.join(found)}" if found else "CPU without AMX-BF16 or AVX-512 BF16"
+
+
+def cpu_bfloat16_flags(flags=None):
+    """The CPU's flags among NATIVE_BF16_CPU_FLAGS (empty: bfloat16 is emulated, or unknown)."""
+    flags = cpu_flags() if flags is None else flags
+    return [f for f in NATIVE_BF16_CPU_FLAGS if f in flags]
 
 
 def resolve(precision, backend, flags=None):
