@@ -28,7 +28,8 @@ TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "max_filters", "d_base_filters", "d_layers",
             "generator_steps", "n_critic", "lr_decay_steps", "grid_images")
 NON_NEGATIVE = ("max_train_images", "max_test_images", "depth", "test_grids", "seed", "lr", "l1_weight",
-                "gp_weight", "d_lr_ratio", "beta1", "dropout", "ema_decay", "max_train_seconds")
+                "gp_weight", "feature_matching_weight", "d_lr_ratio", "beta1", "dropout", "ema_decay",
+                "max_train_seconds")
 # Keys that are fractions: below 1.
 BELOW_ONE = ("dropout", "ema_decay", "beta1")
 _CHOICES = re.compile(r"^\s*([\w.]+(?:\s*\|\s*[\w.]+)+)")

@@ -152,6 +152,7 @@ def build_model(config, steps_per_epoch):
         lr_schedule=config["lr_schedule"], lr_decay_steps=config["lr_decay_steps"],
         total_steps=config["epochs"] * steps_per_epoch, generator_steps=config["generator_steps"],
         n_critic=config["n_critic"], gp_weight=config["gp_weight"], adversarial_loss=config["adversarial_loss"],
+        feature_matching_weight=config["feature_matching_weight"], spectral_norm=config["spectral_norm"],
         ema_decay=config["ema_decay"], seed=config["seed"])
     if config["init_from"]:
         presets.copy_generator_weights(presets.load_generator(config["init_from"]), gan.generator)

@@ -150,6 +150,26 @@ def test_hinge_loss_option(photos):
         _gan("cgan", adversarial_loss="wasserstein")
 
 
+def test_feature_matching_term(photos):
+    """The discriminator's features end in the logits its call gives; the term is 0 on a perfect
+    colorization, trains, and is kept in the config."""
+    l, ab = photos[0][:16], photos[1][:16]
+    gan = _gan("cgan", feature_matching_weight=10.0)
+    d = gan.discriminator
+    activations, logits = d.features(l[:4], ab[:4])
+    assert len(activations) == d.n_layers + 1
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), keras.ops.convert_to_numpy(d([l[:4], ab[:4]])),
+                               atol=1e-6)
+    l4, ab4 = keras.ops.convert_to_tensor(l[:4]), keras.ops.convert_to_tensor(ab[:4])
+    _, terms = gan.generator_objective(l4, ab4, ab4, training=False)
+    assert float(keras.ops.convert_to_numpy(terms["g_fm"])) == 0.0
+    history = gan.fit(l, ab, batch_size=8, epochs=1, verbose=0).history
+    assert history["g_fm"][0] > 0 and np.isfinite(history["g_loss"][0])
+    assert history["g_loss"][0] > history["g_adv"][0] + 100 * history["g_l1"][0]
+    assert gan.get_config()["feature_matching_weight"] == 10.0
+    assert _gan("cgan").fit(l, ab, batch_size=8, epochs=1, verbose=0).history["g_fm"] == [0.0]
+
+
 def test_discriminator_variables_go_to_its_optimizer_whatever_their_names(photos):
     from colorkit.models import PatchDiscriminator, UNetGenerator
 

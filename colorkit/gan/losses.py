@@ -29,6 +29,12 @@ def hinge_generator_loss(fake_logits):
     return -ops.mean(fake_logits)
 
 
+def feature_matching_loss(real_features, fake_features):
+    """Sum over the discriminator's layers of mean |f(real) - f(fake)|, the real side held fixed
+    (Salimans et al. 2016; pix2pixHD, Wang et al. 2018, https://arxiv.org/abs/1711.11585)."""
+    return sum(ops.mean(ops.abs(ops.stop_gradient(r) - f)) for r, f in zip(real_features, fake_features, strict=True))
+
+
 def l1_loss(ab_true, ab_pred):
     return ops.mean(ops.abs(ab_true - ab_pred))
 

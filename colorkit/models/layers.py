@@ -55,6 +55,62 @@ class Conv2D(_NativeKernel, layers.Conv2D):
 
 
 @keras.saving.register_keras_serializable(package="colorkit")
+class SpectralConv2D(Conv2D):
+    """`Conv2D` whose kernel is divided by its largest singular value, the kernel seen as a
+    (kh * kw * in, filters) matrix (spectral normalization, Miyato et al. 2018,
+    https://arxiv.org/abs/1802.05957). The singular value is estimated by one power iteration per
+    training call from a kept vector, as `torch.nn.utils.spectral_norm` does; gradients flow through
+    the division, not the iteration. The trainable kernel itself is never overwritten.
+
+    Example:
+    >>> layer = SpectralConv2D(8, 4, strides=2, padding="same")
+    >>> layer(keras.ops.ones((1, 32, 32, 3)), training=True).shape
+    (1, 16, 16, 8)
+    """
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.singular_vector = self.add_weight(shape=(1, self.filters), initializer=keras.initializers.RandomNormal(),
+                                               trainable=False, autocast=False, name="singular_vector")
+
+    def normalized_kernel(self, training):
+        """The kernel over its estimated largest singular value; with `training`, the kept vector
+        takes one power-iteration step first."""
+        kernel = self.kernel
+        matrix = ops.reshape(ops.cast(kernel, "float32"), (-1, self.filters))
+        u = self.singular_vector
+        v = _unit(ops.matmul(u, ops.transpose(matrix)))
+        u_next = ops.stop_gradient(_unit(ops.matmul(v, matrix)))
+        v = ops.stop_gradient(v)
+        if training:
+            self.singular_vector.assign(u_next)
+        sigma = ops.sum(ops.matmul(v, matrix) * u_next)
+        return kernel / ops.cast(sigma, kernel.dtype)
+
+    # Keras' convolutions save the kernel and bias only (as "0", "1"); the vector follows them.
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[str(len(store))] = self.singular_vector
+
+    def load_own_variables(self, store):
+        self._check_load_own_variables(store)
+        for i, variable in enumerate([self.kernel, *([self.bias] if self.use_bias else []), self.singular_vector]):
+            variable.assign(store[str(i)])
+
+    def call(self, inputs, training=None):
+        outputs = self.convolution_op(inputs, self.normalized_kernel(bool(training and self.trainable)))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+def _unit(x, epsilon=1e-12):
+    return x / (ops.sqrt(ops.sum(ops.square(x))) + epsilon)
+
+
+@keras.saving.register_keras_serializable(package="colorkit")
 class Conv2DTranspose(_NativeKernel, layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose`, whose PyTorch path for the 4x4 stride-2 "same" case (the
     U-Net's upsampling) convolves without layout copies, as `Conv2D` does; otherwise, and on
