@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -260,3 +261,30 @@ def test_killed_run_resumes_to_the_same_weights(smoke_outputs, tmp_path):
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(resumed, uninterrupted))
     print(f"\nkill-and-resume on {BACKEND}: killed after epoch {killed_at}, max abs weight diff {diff:.3g}")
     assert diff == 0.0
+
+
+@pytest.mark.slow
+def test_preset_card_lists_every_training_session(smoke_outputs, tmp_path):
+    """`colorkit.presets.make` on a finished run: a run from scratch is one session; a run that
+    continued a shipped preset (init_from: its name) adds its session to the preset's own."""
+    from colorkit import presets
+    from colorkit.presets import make
+
+    run = smoke_outputs[0] / "smoke"
+    [stage] = make.training_stages("flowers", run)
+    assert (stage["run_name"], stage["init_from"], stage["epochs"]) == ("smoke", "", 3) and stage["steps"] > 0
+    card = make.model_card("flowers", run, "params/smoke.yaml", "A test.")
+    assert "in 1 session:" in card and "`smoke` (cgan, from scratch)" in card
+    assert "`colorkit run params/smoke.yaml` and `python -m colorkit.presets.make outputs/smoke flowers" in card
+
+    continued = tmp_path / "continued"
+    shutil.copytree(run, continued)
+    config = yaml.safe_load((continued / "params.yaml").read_text())
+    (continued / "params.yaml").write_text(yaml.safe_dump({**config, "init_from": "flowers", "run_name": "continued"}))
+    shipped = json.loads((presets.PRESETS_DIR / "flowers" / presets.METRICS).read_text())["training"]
+    stages = make.training_stages("flowers", continued)
+    assert stages[:-1] == shipped and stages[-1]["init_from"] == "flowers"
+    card = make.model_card("flowers", continued, "params/preset_flowers.yaml", "A test.", stages)
+    assert f"in {len(shipped) + 1} sessions:" in card
+    assert "`continued` (cgan, from `flowers`, a fresh optimizer)" in card
+    assert "--set init_from=flowers --set run_name=continued" in card
