@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from colorkit.color import lab_to_rgb
-from colorkit.colorize import _render_size, lightness, predict_ab
+from colorkit.colorize import _render_size, check_saturation, lightness, predict_ab
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 TEMPORAL = ("flow", "none")
@@ -121,7 +121,7 @@ def _mean(values):
 
 
 def colorize_video(model_or_generator, in_path, out_path, render_size=None, temporal="flow", blend=0.8,
-                   cut_threshold=8.0, batch_size=8, progress=True):
+                   cut_threshold=8.0, batch_size=8, progress=True, saturation=1.0):
     """Colorize a video frame by frame, with the colour propagated along optical flow.
 
     Frames are colorized in batches (each keeps its own full-resolution L). With ``temporal="flow"``,
@@ -145,6 +145,7 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
         cut_threshold: float. Warp residual (L units) above which a frame starts a new shot. Defaults to 8.
         batch_size: int. Frames per network batch. Defaults to 8.
         progress: bool. A tqdm bar on stderr. Defaults to True.
+        saturation: float. See :func:`colorkit.colorize.colorize`. Defaults to 1.
 
     Returns:
         dict: ``input``, ``output``, ``frames``, ``seconds`` (reading to writing, the model's loading
@@ -177,7 +178,8 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
         from colorkit import presets
 
         generator = presets.load_generator(generator)
-    _render_size(generator, render_size)  # a bad size fails before any frame is decoded
+    check_saturation(saturation)
+    _render_size(generator, render_size)  # a bad size or saturation fails before any frame is decoded
     start = time.perf_counter()
     writer = _writer(out_path, info["fps"], info["size"])
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)  # MEDIUM: 5x slower, a like warp error
@@ -189,7 +191,7 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
     try:
         while batch := [frame for _, frame in zip(range(batch_size), frames)]:
             lightnesses = [lightness(np.ascontiguousarray(frame)) for frame in batch]
-            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size)):
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size, saturation)):
                 l8 = np.clip(np.rint(l * 2.55), 0, 255).astype(np.uint8)
                 baseline = lab_to_rgb(np.dstack([l, ab]))
                 out_ab, rgb = ab, baseline

@@ -88,6 +88,22 @@ def test_render_size(generator):
     assert colorize(generator, rgb, render_size=32).shape == (50, 60, 3)
 
 
+def test_saturation_scales_the_predicted_chroma(photo, tmp_path, capsys):
+    model = linear_ab_model(32, [0.0, 0.0], [20 / 110, -10 / 110])
+    mid = None
+    for saturation, a, b in ((1.0, 20, -10), (1.5, 30, -15), (0.0, 0, 0)):
+        lab_out = rgb_to_lab(colorize(model, photo, saturation=saturation))
+        mid = (lab_out[..., 0] > 25) & (lab_out[..., 0] < 75) if mid is None else mid  # away from gamut clipping
+        assert np.median(lab_out[..., 1][mid]) == pytest.approx(a, abs=1)
+        assert np.median(lab_out[..., 2][mid]) == pytest.approx(b, abs=1)
+    with pytest.raises(ValueError, match="saturation must be >= 0"):
+        colorize(model, photo, saturation=-1.0)
+    model_path = tmp_path / "g.keras"
+    model.save(model_path)
+    assert main(["colorize", str(model_path), str(FLOWER), "--out", str(tmp_path / "o"), "--saturation", "-0.5"]) == 2
+    assert "saturation must be >= 0" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 def test_colorize_files_and_cli(generator, tmp_path):
     model_path = tmp_path / "run" / "generator.keras"
     model_path.parent.mkdir()
