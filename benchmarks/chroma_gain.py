@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from colorkit import evaluation, metrics
+from colorkit.colorize import saturate
 from colorkit.training import open_images
 
 COLUMNS = ("psnr", "ssim", "dcf", "ab_hist_dist", "de2000")
@@ -29,7 +30,7 @@ class Saturated:
         self.generator, self.gain = generator, gain
 
     def predict_on_batch(self, l):
-        return np.clip(np.asarray(self.generator.predict_on_batch(l), np.float32) * self.gain, -1.0, 1.0)
+        return saturate(np.asarray(self.generator.predict_on_batch(l), np.float32), self.gain)
 
 
 def fitted_gain(generator, lab_images, batch_size=64):

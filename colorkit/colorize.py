@@ -98,6 +98,13 @@ def check_saturation(saturation):
         raise ValueError(f"saturation must be >= 0 (1: the model's own colour, 0: gray), got {saturation}")
 
 
+def saturate(ab_norm, saturation):
+    """Network-scaled ab times `saturation`, kept within the ab range."""
+    if saturation == 1.0:
+        return ab_norm
+    return np.clip(np.asarray(ab_norm, np.float32) * np.float32(saturation), -1.0, 1.0)
+
+
 def predict_ab(generator, lightnesses, render_size=None, saturation=1.0):
     """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
     (0..100), as :func:`colorize` computes it, times `saturation` (within the ab range); those that
@@ -110,9 +117,7 @@ def predict_ab(generator, lightnesses, render_size=None, saturation=1.0):
         by_shape.setdefault(x.shape, []).append(i)
     results = [None] * len(inputs)
     for rows in by_shape.values():
-        ab_batch = _predict(generator, np.stack([inputs[i] for i in rows]))
-        if saturation != 1.0:
-            ab_batch = np.clip(ab_batch * np.float32(saturation), -1.0, 1.0)
+        ab_batch = saturate(_predict(generator, np.stack([inputs[i] for i in rows])), saturation)
         for i, ab in zip(rows, ab_batch):
             height, width = lightnesses[i].shape
             results[i] = cv2.resize(denormalize_ab(ab), (width, height), interpolation=cv2.INTER_CUBIC)

@@ -22,8 +22,9 @@ def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64
     Adam for both networks; beta2 defaults to 0.9 for WGAN-GP (Gulrajani et al.) and 0.999
     otherwise. The discriminator's rate is `lr * d_lr_ratio` (the original project used 0.1; two
     time-scale training, Heusel et al. 2017, uses a faster discriminator). `spectral_norm` puts
-    spectrally normalized convolutions in the discriminator, in place of its batch norm. Schedules count training
-    steps, whatever the number of updates each optimizer makes per step.
+    spectrally normalized convolutions in the discriminator, in place of its batch norm;
+    `feature_matching_weight` (cgan) weighs pix2pixHD's feature-matching term. Schedules count
+    training steps, whatever the number of updates each optimizer makes per step.
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
