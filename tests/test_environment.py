@@ -1,4 +1,4 @@
-"""environment.yml is a thin layer over pyproject.toml: they must agree."""
+"""pyproject.toml's extras, the Makefile's install and environment.yml must agree."""
 
 import re
 import tomllib
@@ -8,11 +8,36 @@ import yaml
 from helpers import REPO
 
 pytestmark = pytest.mark.backend_independent
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def test_environment_yml_installs_the_package_from_pyproject_and_pins_nothing_else():
+def _project():
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+
+def _names(requirements):
+    return {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def _makefile_extras():
+    installs = re.findall(r"pip install .*-e '\.\[([^\]]+)\]'", (REPO / "Makefile").read_text())
+    assert len(installs) == 1, "the Makefile installs the package once"
+    return installs[0].split(",")
+
+
+def test_backend_extras_each_bring_one_framework_and_the_notebooks_and_all_brings_every_one():
+    project = _project()
+    extras = project["optional-dependencies"]
+    assert not _names(project["dependencies"]) & {"tensorflow", "jax", "torch", "jupyterlab", "papermill"}
+    for backend in BACKENDS:
+        assert "colorkit[notebooks]" in extras[backend]
+        assert _names(extras[backend]) & set(BACKENDS) == {backend}
+    assert extras["all"] == [f"colorkit[{','.join(BACKENDS)}]"]
+
+
+def test_makefile_and_environment_yml_install_every_backend_and_the_dev_tools():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = _project()
     assert env["name"] == "colorkit"
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = [d for d in env["dependencies"] if isinstance(d, dict)]
@@ -21,13 +46,14 @@ def test_environment_yml_installs_the_package_from_pyproject_and_pins_nothing_el
     minimum = re.search(r">=\s*(\d+\.\d+)", project["requires-python"]).group(1)
     version = python[0].split("=")[-1]
     assert tuple(map(int, version.split("."))) >= tuple(map(int, minimum.split(".")))
-    extras = set(project["optional-dependencies"])
-    assert pip == [{"pip": [f"-e .[{','.join(sorted(extras))}]"]}]
+    extras = _makefile_extras()
+    assert sorted(extras) == ["all", "dev"] and set(extras) <= set(project["optional-dependencies"])
+    assert pip == [{"pip": [f"-e .[{','.join(extras)}]"]}]
 
 
-def test_test_constraints_pin_the_cpu_torch_that_the_package_range_allows():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    torch_range = next(d for d in project["dependencies"] if d.startswith("torch"))
+def test_test_constraints_pin_the_cpu_torch_that_the_torch_extra_allows():
+    torch_extra = _project()["optional-dependencies"]["torch"]
+    torch_range = next(d for d in torch_extra if d.startswith("torch"))
     pins = [line for line in (REPO / "constraints-test.txt").read_text().splitlines()
             if line and not line.startswith("#")]
     assert pins == ["torch==2.13.0"]

@@ -26,8 +26,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.io
-from scipy.io.matlab import MatReadError
 
 from colorkit.datasets.archives import DatasetNotFound, layout_message, require_layout
 from colorkit.datasets.base import Example, Splits
@@ -54,6 +52,9 @@ def read_setid(root):
         DatasetNotFound: the file is not the official one (unreadable or a variable missing).
     """
     path = Path(root) / "setid.mat"
+    import scipy.io  # here, not at the top: `colorkit colorize` imports the datasets without scipy
+    from scipy.io.matlab import MatReadError
+
     try:
         mat = scipy.io.loadmat(path)
         return {key: sorted(int(i) for i in np.asarray(mat[key]).ravel()) for key in ("trnid", "valid", "tstid")}

@@ -26,8 +26,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import scipy.io
-from scipy.io.matlab import MatReadError
 
 from colorkit.datasets.archives import DatasetNotFound, layout_message, require_layout
 from colorkit.datasets.base import Example, Splits
@@ -44,6 +42,9 @@ def read_list(root, name):
         DatasetNotFound: the file is not the official one.
     """
     path = Path(root) / name
+    import scipy.io  # here, not at the top: `colorkit colorize` imports the datasets without scipy
+    from scipy.io.matlab import MatReadError
+
     try:
         mat = scipy.io.loadmat(path)
         files = [_cell_str(c) for c in np.asarray(mat["file_list"]).ravel()]
