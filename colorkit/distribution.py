@@ -212,7 +212,9 @@ def scope(distribution="none", batch_size=None):
 def _mirrored_strategy():
     # One per process: a second MirroredStrategy's collectives clash with the first's (their
     # all-reduces abort with "Shape mismatch in the collective instance").
-    import tensorflow as tf  # the one framework import outside colorkit.backends: only this needs it
+    # tf.distribute has no Keras equivalent: one of the few framework imports outside colorkit.backends
+    # (precision.py and export.py have the others), made only where it is needed.
+    import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")
     return tf.distribute.MirroredStrategy([d.name for d in gpus or tf.config.list_logical_devices("CPU")])

@@ -16,7 +16,8 @@ Split policies:
   for comparing with work that kept the official roles.
 
 Ids listed in ``setid.mat`` whose file is absent are skipped with one warning giving the
-count (the reduced shared copy lacks 306 test images). Byte-identical duplicates exist in
+count. (The reduced copy in ``shared/datasets`` lacks 306 test images, but its ``setid.mat``
+lists only the 5,843 test ids present, so it loads without one.) Byte-identical duplicates exist in
 the official set, one pair across splits (ids 8067 in tstid and 8077 in valid); they are
 kept, as the official lists keep them.
 """

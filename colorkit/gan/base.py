@@ -82,8 +82,9 @@ class ColorizationGAN(keras.Model):
             self.weight_average.reset(generator.trainable_variables)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_metrics + QUALITY_METRICS]
-        # Mixed float16 (the layers' policy, saved with them): one dynamic loss scale per network,
-        # as their gradients overflow at different scales.
+        # Mixed float16 (the global policy when the networks were built or loaded: their configs
+        # hold no dtype): one dynamic loss scale per network, as their gradients overflow at
+        # different scales.
         float16 = any(layer.compute_dtype == "float16" for layer in generator.layers)
         self.loss_scales = {net.name: DynamicLossScale(name=f"{net.name}_loss_scale")
                             for net in (generator, discriminator) if float16 and net is not None}
