@@ -7,14 +7,17 @@ Runs, one after another so that nothing else of ours shares the timing core:
    and PyTorch against raw PyTorch and raw JAX steps, interleaved rounds, paired ratios;
 3. train_throughput.py, WGAN-GP: a second ratio (TensorFlow and PyTorch against raw PyTorch);
 4. pipeline_rate.py: decode and augmented-batch rates of the input pipeline at the training size;
-5. inference_latency.py: colorizing a 256 and a 512 px photo with a 256 px generator, per backend.
+5. inference_latency.py: colorizing a 256 and a 512 px photo with a 256 px generator, per backend;
+6. cold_start.py: `colorkit colorize` of a 512 px photo with the default preset, from process start to the
+   file written (onnxruntime with the preset's ONNX file cached; its first use; `--engine keras`).
 
 Then a table, and as the last stdout line one JSON object: `tensorflow_vs_raw_torch`,
 `jax_vs_raw_jax`, `torch_vs_raw_torch` (colorkit's CGAN images/s over the raw step's, 128 px),
 `best_bf16_vs_raw_torch` (the fastest backend under mixed_bfloat16 over raw PyTorch float32, on CPUs
 with native bfloat16),
 `mfu` (per contender), `data_over_train` (augmented-batch rate over the fastest training rate),
-`colorize_512_s` (a 512x512 photo, best backend), and a few more.
+`colorize_512_s` (a 512x512 photo, best backend), `colorize_cold_start_s` (a new `colorkit colorize`
+process, ONNX cache warm) with `colorize_first_use_s` and `keras_cold_start_s`, and a few more.
 
     .venv/bin/python benchmarks/run_all.py            # about 12-15 min on an idle 2-core machine
     .venv/bin/python benchmarks/run_all.py --quick    # smoke test, tiny sizes, 1-2 min; numbers meaningless
@@ -23,6 +26,7 @@ Progress goes to stderr. Under `--quick` the parts run side by side to save time
 
 import argparse
 import json
+import operator
 import os
 import subprocess
 import sys
@@ -30,17 +34,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
 
+import cold_start
 import inference_latency
 import train_throughput
 from single_core import HERE, child_env, default_core
 
 TARGETS = {"tensorflow_vs_raw_torch": (">=", 1.0), "jax_vs_raw_jax": (">=", 0.95), "torch_vs_raw_torch": (">=", 0.9),
-           "best_bf16_vs_raw_torch": (">=", 1.2), "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000)}
+           "best_bf16_vs_raw_torch": (">=", 1.2), "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000),
+           "colorize_cold_start_s": ("<=", 2.0)}
 QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 0,
          "contenders": ["tensorflow", "jax", "torch", "torch-bf16", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
          "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
          "inference_backends": ["tensorflow"], "inference_rounds": 1, "inference_repeats": 1,
-         "pipeline_images": 16, "pipeline_seconds": 0.3}
+         "pipeline_images": 16, "pipeline_seconds": 0.3, "cold_start_runs": 1}
+COMPARE = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 FAST_COMPILE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
 
@@ -97,6 +104,8 @@ def parts(args, core):
         "inference": lambda: inference_latency.measure(
             args.inference_backends, args.inference_size, args.base_filters, args.inference_rounds,
             args.inference_repeats, core, log),
+        # Whole processes on the whole machine, as a user starts them: not pinned.
+        "cold_start": lambda: cold_start.measure(args.cold_start_runs, log),
     }
 
 
@@ -119,6 +128,11 @@ def summarize(results, quick):
     summary["stream_256_img_s"] = pipeline_256["stream_images_per_s"] if pipeline_256 else None
     best = inference["best"]
     summary["colorize_512_s"] = inference["seconds"][best]["colorize_512"] if best else None
+    cold = results["cold_start"]
+    summary["colorize_cold_start_s"] = cold["colorize_cold_start_s"]
+    summary["colorize_first_use_s"] = cold["first_use_s"]
+    summary["keras_cold_start_s"] = cold["keras_cold_start_s"]
+    summary["cold_start_breakdown"] = cold["breakdown"]
     summary.update({
         "colorize_best_backend": best, "img_per_s": rates, "peak_gflops": flops["peak_gflops"] if flops else None,
         "gflop_per_image": per_image / 1e9 if per_image else None,
@@ -134,9 +148,9 @@ def summary_table(summary, results, quick):
     lines = ["summary (one core; targets apply to the full run at 128 px, not to --quick)",
              f"{'measure':<34}{'value':>10}  {'target':<8}{'met':>5}"]
     for key in ("tensorflow_vs_raw_torch", "jax_vs_raw_jax", "torch_vs_raw_torch", "best_bf16_vs_raw_torch",
-                "colorize_512_s", "pipeline_256_img_s"):
+                "colorize_512_s", "pipeline_256_img_s", "colorize_cold_start_s"):
         value, (op, bound) = summary[key], TARGETS[key]
-        met = "-" if value is None or quick else ("yes" if (value >= bound if op == ">=" else value < bound) else "NO")
+        met = "-" if value is None or quick else ("yes" if COMPARE[op](value, bound) else "NO")
         shown = f"{value:.3f}" if value is not None else "-"
         lines.append(f"{key:<34}{shown:>10}  {op + ' ' + str(bound):<8}{met:>5}")
     for key in ("data_over_train", "decode_over_train"):
@@ -184,6 +198,7 @@ def main(argv=None):
     parser.add_argument("--inference-repeats", type=int, default=2)
     parser.add_argument("--pipeline-images", type=int, default=300)
     parser.add_argument("--pipeline-seconds", type=float, default=3.0)
+    parser.add_argument("--cold-start-runs", type=int, default=3, help="new colorize processes per engine")
     args = parser.parse_args(argv)
     if args.quick:
         for key, value in QUICK.items():
@@ -214,6 +229,7 @@ def main(argv=None):
     if results["pipeline"][0]:
         print(results["pipeline"][1], end="\n\n")
     print(inference_latency.table(results["inference"]), end="\n\n")
+    print(cold_start.table(results["cold_start"]), end="\n\n")
     summary = summarize(results, args.quick)
     print(summary_table(summary, results, args.quick))
     print(f"total {perf_counter() - start:.0f} s")

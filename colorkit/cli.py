@@ -125,6 +125,11 @@ def run_evaluate(args):
         model = args.preset or args.sources[0]
         if not args.preset and not Path(model).is_file():
             raise FileNotFoundError(f"no model file at {model}")
+        from colorkit.engines import sizes
+
+        trained = (sizes(model) or (None,))[0]  # an unknown preset fails here
+        if args.size is not None and trained is not None and args.size != trained:
+            raise ValueError(f"the generator in {model} was trained at {trained} px; use --size {trained}")
         result, skipped = evaluate_folder(model, args.sources[-1], args.size, args.batch_size,
                                           progress=not args.quiet)
     except (FileNotFoundError, DatasetNotFound, ValueError) as err:
@@ -160,8 +165,8 @@ def add_evaluate(subparsers):
 
 
 def run_colorize(args):
-    from colorkit import presets
-    from colorkit.colorize import check_saturation, colorize_files
+    from colorkit import engines, presets
+    from colorkit.colorize import check_render_size, check_saturation, collect, colorize_files
     from colorkit.video import colorize_video, is_video, probe_video
 
     inputs = list(args.inputs)
@@ -173,15 +178,23 @@ def run_colorize(args):
     videos = [item for item in inputs if is_video(item) and not Path(item).expanduser().is_dir()]
     images = [item for item in inputs if item not in videos]
     try:
+        # Every check before the model loads: a framework takes seconds to start.
         check_saturation(args.saturation)
-        for video in videos:  # every video is checked before any work starts
+        sizes = engines.sizes(model)  # a missing preset or file fails here
+        if args.render_size is not None and sizes:
+            check_render_size(args.render_size, *sizes)
+        elif args.render_size is not None and args.render_size < 1:
+            raise ValueError(f"--render-size must be positive, got {args.render_size}")
+        for video in videos:
             probe_video(video)
+        if images:
+            collect(images)  # missing inputs, or no image among them
+        generator = engines.load_generator(model, args.engine)
         summary = {"written": [], "skipped": []}
         if images:
-            summary = colorize_files(model, images, args.out, args.render_size, progress=not args.quiet,
+            summary = colorize_files(generator, images, args.out, args.render_size, progress=not args.quiet,
                                      saturation=args.saturation)
         if videos:
-            generator = presets.load_generator(model)
             summary["videos"], used = [], set()
             for video in videos:
                 target, k = Path(args.out) / f"{Path(video).stem}.mp4", 0
@@ -193,6 +206,8 @@ def run_colorize(args):
                                                         progress=not args.quiet, saturation=args.saturation))
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(str(err)) from err
+    except RuntimeError as err:  # a preset's ONNX export failed
+        raise CommandError(str(err), code=1) from err
     for skip in summary["skipped"]:
         print(f"skipped {skip['file']}: {skip['reason']}", file=sys.stderr)
     if images:
@@ -227,6 +242,9 @@ def add_colorize(subparsers):
                         help="multiply the predicted colour (chroma): 1.25 is more vivid, at some fidelity (default 1)")
     parser.add_argument("--temporal", choices=("flow", "none"), default="flow",
                         help="videos: propagate colour along optical flow (default) or colour each frame alone")
+    parser.add_argument("--engine", choices=("auto", "onnx", "keras"), default="auto",
+                        help="auto (default): onnxruntime for presets (their ONNX file is built once and cached) and "
+                             ".onnx files, Keras for .keras files; keras: the preset on Keras' backend")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_colorize)
 
@@ -310,6 +328,11 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE_ERROR
+    from colorkit import registration
+    from colorkit.params import keras_backend
+
+    registration.BEFORE_KERAS.append(lambda: print(f"colorkit {args.command}: starting Keras on {keras_backend()} "
+                                                   "(a few seconds)", file=sys.stderr, flush=True))
     try:
         return args.func(args)
     except CommandError as err:

@@ -84,12 +84,17 @@ def _predict(generator, x):
         generator.input_spec = spec
 
 
+def check_render_size(render_size, trained, multiple):
+    """Raise ValueError unless `render_size` is a positive multiple of the generator's stride."""
+    if render_size < 1 or render_size % multiple:
+        raise ValueError(f"render_size must be a positive multiple of {multiple} for this generator "
+                         f"(trained at {trained} px), got {render_size}")
+
+
 def _render_size(generator, render_size):
     size = int(render_size) if render_size else input_size(generator)
     multiple = size_multiple(generator)
-    if size < 1 or size % multiple:
-        raise ValueError(f"render_size must be a positive multiple of {multiple} for this generator "
-                         f"(trained at {input_size(generator)} px), got {render_size}")
+    check_render_size(size, input_size(generator), multiple)
     return size, multiple
 
 
@@ -161,7 +166,7 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0):
     return colorize_batch(generator, [rgb_or_gray], render_size, saturation)[0]
 
 
-def _collect(inputs):
+def collect(inputs):
     """(file, output name without suffix) for each input file, folders searched recursively."""
     found = []
     for item in inputs:
@@ -183,7 +188,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
 
     Args:
         model: str or Path. A preset name (``colorkit.presets.names()``), a saved generator
-            (``.keras``) or an exported one (``.onnx``, run by onnxruntime alone: see colorkit.export).
+            (``.keras``) or an exported one (``.onnx``, run by onnxruntime alone: see colorkit.export);
+            or a generator already loaded (``colorkit.engines.load_generator``).
         inputs: list of str or Path. Image files and folders.
         out_dir: str or Path. Where the PNGs go (created).
         render_size: int or None. See :func:`colorize`. Defaults to None.
@@ -198,13 +204,13 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
     Raises:
         FileNotFoundError: a missing model, input, or no image among the inputs.
     """
-    files = _collect(inputs)
+    files = collect(inputs)
     if not files:
         raise FileNotFoundError(f"no images found in {', '.join(map(str, inputs))}")
     from colorkit import presets
 
     check_saturation(saturation)
-    generator = presets.load_generator(model)
+    generator = model if hasattr(model, "predict_on_batch") else presets.load_generator(model)
     _render_size(generator, render_size)  # a bad size fails before any photo is read
     out_dir = Path(out_dir).expanduser()
     written, skipped, used = [], [], set()

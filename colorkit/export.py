@@ -7,11 +7,13 @@ colorize runs the generator at aspect-preserving sizes (:func:`colorkit.colorize
 Keras cannot export every format with variable spatial dimensions on every backend; :data:`FORMATS`
 lists where it can, as measured with Keras 3.15 (see the README's Export section).
 
-This module imports Keras only inside :func:`export`: :class:`OnnxGenerator` needs onnxruntime alone.
+This module imports Keras only inside :func:`export`, after its checks: :class:`OnnxGenerator` needs
+onnxruntime alone.
 """
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -134,12 +136,11 @@ def export(model_or_preset, fmt, out_path, force=False):
         FileNotFoundError: neither a preset nor a file.
         FileExistsError: `out_path` exists and not `force`.
     """
-    import keras
-
     from colorkit import presets
-    from colorkit.colorize import input_size, size_multiple
+    from colorkit.params import keras_backend
 
-    backend = keras.config.backend()
+    # Every check comes before Keras, whose framework takes seconds to start.
+    backend = sys.modules["keras"].config.backend() if "keras" in sys.modules else keras_backend()
     check_supported(fmt, backend)
     out = Path(out_path).expanduser()
     if (out.exists() or out.is_symlink()) and not force:
@@ -147,6 +148,8 @@ def export(model_or_preset, fmt, out_path, force=False):
     if presets.resolve(model_or_preset).suffix.lower() == ".onnx":  # a missing model fails here too
         raise ValueError(f"{model_or_preset} is already exported; export a preset or a .keras generator")
     start = time.perf_counter()
+    from colorkit.colorize import input_size, size_multiple
+
     generator = presets.load_generator(model_or_preset)
     image_size, multiple = input_size(generator), size_multiple(generator)
     signature, kwargs = _signature(fmt, backend, multiple)

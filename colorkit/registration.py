@@ -11,6 +11,9 @@ import importlib.util
 import sys
 
 MODULES = ("colorkit.models", "colorkit.gan")
+# Called with no argument just before Keras (and so its backend's framework) starts loading: the CLI says
+# on stderr what is loading, since that takes seconds.
+BEFORE_KERAS = []
 
 
 def _loading(name):
@@ -39,6 +42,8 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
         exec_module = spec.loader.exec_module
 
         def exec_then_register(module):
+            for callback in BEFORE_KERAS:
+                callback()
             exec_module(module)
             sys.modules["keras"] = module
             register()

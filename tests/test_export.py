@@ -4,6 +4,7 @@ cannot export a format on this backend; colorizing from ONNX with onnxruntime al
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from helpers import TINY_UNET
 
-from colorkit import presets
+from colorkit import engines, presets
 from colorkit.cli import main
 from colorkit.colorize import _network_input, _predict, colorize_batch, lightness, sample_photos
 from colorkit.decode import read_rgb
@@ -104,8 +105,13 @@ def test_onnx_generator_reads_its_sizes_from_the_metadata(onnx_file, generator, 
         onnx_generator.predict_on_batch(np.zeros((1, 100, 128, 1), np.float32))
 
 
-def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_path):
-    """The library and the command both colour from the .onnx file, and no framework is imported."""
+def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_path, monkeypatch):
+    """The library and the command both colour from the .onnx file, the command a preset from its cached ONNX
+    file too, and no framework is imported."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the child's cache
+    cached = engines.preset_onnx_path(PRESET)
+    cached.parent.mkdir(parents=True)
+    shutil.copy(onnx_file["path"], cached)
     photos = [str(p) for p in sample_photos()]
     script = textwrap.dedent(f"""
         import sys
@@ -115,6 +121,8 @@ def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_
         assert len(summary["written"]) == {len(photos)}, summary
         assert main(["colorize", "--model", {onnx_file['path']!r}, "--out", {str(tmp_path / 'cli')!r},
                      "--quiet", *{photos!r}]) == 0
+        assert main(["colorize", "--preset", {PRESET!r}, "--out", {str(tmp_path / 'preset')!r}, "--quiet",
+                     *{photos!r}]) == 0
         loaded = [m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules]
         assert not loaded, loaded
     """)
@@ -123,7 +131,7 @@ def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     expected = colorize_batch(generator, [read_rgb(p) for p in photos])
     for path, rgb in zip(photos, expected):
-        for folder in ("lib", "cli"):
+        for folder in ("lib", "cli", "preset"):
             written = cv2.imread(str(tmp_path / folder / f"{path.rsplit('/', 1)[-1].rsplit('.', 1)[0]}.png"))
             assert written is not None and written.shape == rgb.shape
             assert np.abs(written[..., ::-1].astype(int) - rgb).max() <= 1  # 8-bit rounding at most

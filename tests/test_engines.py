@@ -1,0 +1,101 @@
+"""Which engine colorizes: a preset through its cached ONNX file on onnxruntime, Keras one flag away; the sizes
+that a render size is checked against, read from a config without Keras; and every check of `colorkit
+colorize`, `evaluate` and `export` answered before a framework starts."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from helpers import TINY_UNET
+
+from colorkit import engines, presets
+from colorkit.colorize import input_size, size_multiple
+
+pytestmark = pytest.mark.backend_independent
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"preset": "seed"}, {"depth": 3}, {"preset": "seed", "depth": 2}])
+def test_sizes_from_a_config_are_the_generators_own(kwargs, tmp_path):
+    from colorkit.models import UNetGenerator
+
+    generator = UNetGenerator(32, base_filters=4, **kwargs)
+    assert engines.config_sizes(generator.get_config()) == (input_size(generator), size_multiple(generator))
+    generator.save(tmp_path / "g.keras")
+    assert engines.sizes(tmp_path / "g.keras") == (32, size_multiple(generator))
+
+
+def test_sizes_of_the_presets_are_their_generators():
+    for name in presets.names():
+        generator = presets.load(name)
+        assert engines.sizes(name) == (input_size(generator), size_multiple(generator))
+    with pytest.raises(FileNotFoundError, match="neither a preset"):
+        engines.sizes("no_such_preset")
+
+
+def test_the_cache_is_named_by_the_preset_and_its_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = engines.preset_onnx_path("flowers")
+    assert path.parent == tmp_path / "colorkit" / "onnx" and path.name.startswith("flowers-")
+    assert path == engines.preset_onnx_path("flowers") != engines.preset_onnx_path("dogs")
+
+
+def test_an_engine_that_cannot_run_the_model_is_refused(tmp_path):
+    from colorkit.models import UNetGenerator
+
+    UNetGenerator(32, **TINY_UNET).save(tmp_path / "g.keras")
+    (tmp_path / "g.onnx").write_bytes(b"")
+    with pytest.raises(ValueError, match="colorkit export"):
+        engines.load_generator(tmp_path / "g.keras", "onnx")
+    with pytest.raises(ValueError, match="onnxruntime"):
+        engines.load_generator(tmp_path / "g.onnx", "keras")
+    with pytest.raises(ValueError, match="auto, onnx, keras"):
+        engines.load_generator("flowers", "tensorrt")
+
+
+def test_without_an_exporter_a_preset_runs_on_keras_or_onnx_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(engines, "exporter", lambda: None)
+    lines = []
+    generator = engines.load_generator("flowers", log=lines.append)
+    assert hasattr(generator, "input_spec") and "running it on Keras" in lines[0]  # a keras.Model
+    with pytest.raises(ValueError, match=r"colorkit\[tensorflow\]"):
+        engines.load_generator("flowers", "onnx")
+    assert not list(tmp_path.iterdir())
+
+
+BAD = [
+    ["colorize", "{photo}", "--out", "{tmp}/o", "--render-size", "33"],
+    ["colorize", "{photo}", "--out", "{tmp}/o", "--render-size", "0", "--engine", "keras"],
+    ["colorize", "{photo}", "--out", "{tmp}/o", "--saturation", "-1"],
+    ["colorize", "{photo}", "--out", "{tmp}/o", "--preset", "nope"],
+    ["colorize", "{tmp}/missing.jpg", "--out", "{tmp}/o", "--engine", "keras"],
+    ["colorize", "--model", "{tmp}/g.keras", "{photo}", "--out", "{tmp}/o", "--render-size", "10"],
+    ["evaluate", "--preset", "flowers", "{tmp}", "--size", "64"],
+    ["evaluate", "--preset", "nope", "{tmp}"],
+    ["export", "flowers", "--format", "onnx", "--out", "{photo}"],
+    ["export", "nope", "--format", "onnx", "--out", "{tmp}/x.onnx"],
+]
+
+
+def test_bad_arguments_exit_2_before_any_framework_is_imported(tmp_path):
+    from colorkit.models import UNetGenerator
+
+    UNetGenerator(32, **TINY_UNET).save(tmp_path / "g.keras")  # stride 4
+    import cv2
+    from helpers import smooth_photo
+
+    cv2.imwrite(str(tmp_path / "p.jpg"), smooth_photo(40, 60))
+    cases = [[a.format(photo=tmp_path / "p.jpg", tmp=tmp_path) for a in case] for case in BAD]
+    script = textwrap.dedent(f"""
+        import sys
+        from colorkit.cli import main
+        codes = [main(case) for case in {cases!r}]
+        print(codes, [m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == f"{[2] * len(BAD)} []", done.stderr
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == len(BAD) and all(": error: " in line for line in errors)
+    assert "multiple of 32" in errors[0] and "multiple of 4" in errors[5] and "use --size 128" in errors[6]
