@@ -17,8 +17,3 @@ def test_build_model_passes_dropout_average_and_loss(model):
     assert any(layer.name.endswith("_drop") for layer in gan.generator.layers)
     if model == "cgan":
         assert gan.adversarial_loss == "hinge"
-
-
-def test_fractions_are_checked():
-    with pytest.raises(params.ParamsError, match="'ema_decay' must be below 1"):
-        params.load_params(None, {"ema_decay": 1.0})
