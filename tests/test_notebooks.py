@@ -1,12 +1,14 @@
-"""The train and evaluate notebooks: thin, stripped, and runnable with the plain papermill CLI."""
+"""Every notebook keeps the tutobook layout; the train and evaluate notebooks run with the plain papermill CLI."""
 
 import ast
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -22,47 +24,50 @@ def load(notebook):
     return json.loads(params.notebook_path(notebook).read_text())
 
 
-def code_cells(notebook):
-    return ["".join(c["source"]) for c in load(notebook)["cells"] if c["cell_type"] == "code"]
+# Every notebook, by the house style's tutobook rules (docs: /work/shared/notes/style.md, Notebooks).
+ALL = sorted(path.stem for path in params.notebooks_dir().glob("*.ipynb"))
+UNTYPED = {"colorize", "compare", "turing_test"}  # issue 27: parameters without their type; to be typed
+
+
+def comment_lines(source):
+    return {token.start[0] for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type == tokenize.COMMENT}
 
 
 @pytest.mark.backend_independent
-@pytest.mark.parametrize("notebook", params.NOTEBOOKS)
-def test_committed_without_outputs(notebook):
-    for cell in load(notebook)["cells"]:
-        if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None
-        assert "papermill" not in cell.get("metadata", {})
-    assert "papermill" not in load(notebook)["metadata"]
-
-
-@pytest.mark.backend_independent
-@pytest.mark.parametrize("notebook", params.NOTEBOOKS)
-def test_tutobook_layout(notebook):
+@pytest.mark.parametrize("notebook", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="untyped parameters (issue 27)"))
+    if name in UNTYPED else name for name in ALL])
+def test_layout(notebook):
+    """An H1 title and the purpose; a cell of imports; a `parameters` cell of typed literals, one per
+    line, each commented; a cell that derives and checks; then one sentence of prose before each call
+    or two. No definitions, under MAX_CODE_LINES code lines, committed without outputs."""
     nb = load(notebook)
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    first = nb["cells"][0]
-    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# ")
-    imports, parameters, *_ = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse("".join(imports["source"])).body)
-    assert parameters["metadata"]["tags"] == ["parameters"]
-    for node in ast.parse("".join(parameters["source"])).body:  # plain literals only
-        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), ast.unparse(node)
-    # Sections: one sentence of prose, then a call or two.
     cells = nb["cells"]
+    assert nb["metadata"]["kernelspec"]["name"] == "python3" and "papermill" not in nb["metadata"]
+    title = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and title.startswith("# ") and len(title.splitlines()) > 1
+    assert [c["cell_type"] for c in cells[1:4]] == ["code"] * 3
+    imports, parameters = ("".join(c["source"]) for c in cells[1:3])
+    assert all(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(imports).body)
+    assert cells[2]["metadata"]["tags"] == ["parameters"]
+    commented = comment_lines(parameters)
+    for node in ast.parse(parameters).body:
+        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), ast.unparse(node)
+        assert ast.unparse(node.annotation) == type(node.value.value).__name__, ast.unparse(node)
+        assert node.lineno == node.end_lineno and node.lineno in commented, ast.unparse(node)
     for i, cell in enumerate(cells[4:], start=4):
         if cell["cell_type"] == "code":
             assert cells[i - 1]["cell_type"] == "markdown", f"cell {i} has no prose before it"
-
-
-@pytest.mark.backend_independent
-@pytest.mark.parametrize("notebook", params.NOTEBOOKS)
-def test_thin_no_definitions(notebook):
     lines = 0
-    for source in code_cells(notebook):
-        tree = ast.parse(source)
+    for cell in cells:
+        assert "papermill" not in cell.get("metadata", {})
+        if cell["cell_type"] != "code":
+            continue
+        assert cell["outputs"] == [] and cell["execution_count"] is None
+        tree = ast.parse("".join(cell["source"]))
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
-        lines += sum(1 for line in source.splitlines() if line.strip() and not line.strip().startswith("#"))
+        lines += sum(1 for line in cell["source"] if line.strip() and not line.strip().startswith("#"))
     assert lines < MAX_CODE_LINES
 
 

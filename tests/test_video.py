@@ -1,6 +1,5 @@
 """Video colorization with stable colour, on a clip made from real photos with a pan and a cut."""
 
-import ast
 import json
 from pathlib import Path
 
@@ -104,25 +103,6 @@ def test_cli_refuses_broken_and_empty_videos(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and str(bad) in err
     assert not (tmp_path / "o").exists()
-
-
-@pytest.mark.backend_independent
-def test_notebook_is_thin_and_stripped():
-    nb = json.loads(NOTEBOOK.read_text())
-    cells = nb["cells"]
-    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
-    code = [c for c in cells if c["cell_type"] == "code"]
-    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
-    imports, parameters = code[:2]
-    assert all(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.parse("".join(imports["source"])).body)
-    assert parameters["metadata"]["tags"] == ["parameters"]
-    for node in ast.parse("".join(parameters["source"])).body:
-        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), ast.unparse(node)
-    for i, cell in enumerate(cells[4:], start=4):
-        assert cell["cell_type"] == "markdown" or cells[i - 1]["cell_type"] == "markdown"
-    for cell in code:
-        tree = ast.parse("".join(cell["source"]))
-        assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)]
 
 
 def test_notebook_defaults_to_the_preset_and_a_demo_clip(tmp_path, monkeypatch):
