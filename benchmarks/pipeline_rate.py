@@ -24,9 +24,9 @@ from time import perf_counter
 import cv2
 import numpy as np
 
+from colorkit.cache import prepare_image
 from colorkit.datasets import DATASETS, load_splits
 from colorkit.decode import SkipImage
-from colorkit.pipeline import prepare_image
 
 SHARED = Path(os.environ.get("COLORKIT_SHARED_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
@@ -67,7 +67,7 @@ def time_decode(examples, size):
 def time_batches(images, batch_size, min_seconds):
     """Serve whole epochs of augmented batches of `images` (a memory-mapped array or DecodedImages)
     for at least ``min_seconds``; returns (batches, seconds)."""
-    from colorkit.pipeline import ColorBatches  # imports Keras: kept out of the timed part
+    from colorkit.batches import ColorBatches  # imports Keras: kept out of the timed part
 
     batches = ColorBatches(images, batch_size, augment=True, seed=0)
     batches[0]  # warm-up: first page faults and cv2 initialisation
@@ -93,7 +93,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     pin(args.cores)
-    from colorkit.pipeline import DecodedImages, usable_cores
+    from colorkit.cache import DecodedImages, usable_cores
     dataset, data_dir = (args.dataset, args.data_dir) if args.dataset else default_source()
     splits = load_splits(dataset, data_dir)
     examples = [ex for _, part in splits.items() for ex in part][: args.images]

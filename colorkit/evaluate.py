@@ -1,7 +1,7 @@
 """Evaluate a saved generator on any folder of colour photos (the library of `colorkit evaluate`).
 
 Photos are decoded with :mod:`colorkit.decode` and cropped and resized exactly as for training
-(:func:`colorkit.pipeline.prepare_image`: centre square, INTER_AREA to the size, Lab), so
+(:func:`colorkit.cache.prepare_image`: centre square, INTER_AREA to the size, Lab), so
 the numbers compare with a run's own test metrics. Photos without colour are skipped, as in
 training: against a gray original every colorization would count as wrong.
 """
@@ -21,8 +21,8 @@ def decode_examples(examples, size, progress=True):
     import numpy as np
     from tqdm import tqdm
 
+    from colorkit.cache import prepare_image
     from colorkit.decode import SkipImage
-    from colorkit.pipeline import prepare_image
 
     # float16 like the training cache: half the memory of float32, far below the 8-bit noise.
     lab = np.empty((len(examples), size, size, 3), np.float16)

@@ -48,10 +48,36 @@ def gradient_photo(height=48, width=64):
     return np.stack([x * 255 // width, y * 255 // height, 255 - x * 255 // width], axis=-1).astype(np.uint8)
 
 
+def colour_photo(rng, height, width):
+    """A gradient with a random disc and bar: varied colour, smooth and sharp edges."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    img = np.stack([255 * x / width, 255 * y / height, 200 - 150 * x / width], axis=-1)
+    centre = (int(rng.integers(width)), int(rng.integers(height)))
+    cv2.circle(img, centre, int(min(height, width) // 4), rng.integers(0, 256, 3).tolist(), -1)
+    cv2.rectangle(img, (0, height // 3), (width // 2, height // 2), rng.integers(0, 256, 3).tolist(), -1)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def make_photo_folder(root, good=10, seed=0):
+    """``good`` colour photos (PNG and JPEG, odd sizes) plus a truncated JPEG and a gray PNG."""
+    rng = np.random.default_rng(seed)
+    (root / "sub").mkdir(parents=True, exist_ok=True)
+    for i in range(good):
+        ext = ".png" if i % 2 else ".jpg"
+        height, width = int(rng.integers(30, 60)), int(rng.integers(30, 60))
+        cv2.imwrite(str(root / ("sub" if i % 3 == 0 else ".") / f"photo_{i:02d}{ext}"),
+                    colour_photo(rng, height, width))
+    jpeg = cv2.imencode(".jpg", colour_photo(rng, 40, 50))[1].tobytes()
+    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 2 // 3])
+    gray = np.repeat(np.linspace(0, 255, 40 * 40).reshape(40, 40, 1), 3, axis=2).astype(np.uint8)
+    cv2.imwrite(str(root / "gray.png"), gray)
+    return root
+
+
 def sample_lab(size, count):
     """The first `count` windows of the embedded sample photos at `size` px, as network-scaled (L, ab)."""
+    from colorkit.cache import prepare_image
     from colorkit.datasets import load_splits
-    from colorkit.pipeline import prepare_image
 
     lab = np.stack([prepare_image(example, size) for example in load_splits("sample").train[:count]])
     return lab[..., :1].astype(np.float32), lab[..., 1:].astype(np.float32)

@@ -6,10 +6,10 @@ import pytest
 from helpers import read_csv_rows as read_rows
 
 from colorkit import callbacks, figures
+from colorkit.batches import ColorBatches
 from colorkit.checkpoints import Checkpoint
 from colorkit.color import network_to_rgb
 from colorkit.gan import build_gan
-from colorkit.pipeline import ColorBatches
 
 SIZE = 16
 

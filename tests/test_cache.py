@@ -1,4 +1,4 @@
-"""The Lab cache (build, reuse, rebuild, skips, atomicity) and seeded ColorBatches."""
+"""The decoded-dataset cache (build, reuse, rebuild, skips, atomicity, location) and DecodedImages."""
 
 import json
 import os
@@ -7,41 +7,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import shared_dataset
+from helpers import colour_photo, make_photo_folder, shared_dataset
 
-from colorkit import params, pipeline, runs
-from colorkit.color import rgb_to_network
+from colorkit import params, runs
+from colorkit.cache import FORMAT_VERSION, DecodedImages, open_cache, prepare, prepare_image
 from colorkit.datasets.base import Example
-from colorkit.pipeline import augment_batch, open_cache, prepare, prepare_image
 
 SIZE = 16
 GOOD = 10
-
-
-def colour_photo(rng, height, width):
-    """A gradient with a random disc and bar: varied colour, smooth and sharp edges."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    img = np.stack([255 * x / width, 255 * y / height, 200 - 150 * x / width], axis=-1)
-    centre = (int(rng.integers(width)), int(rng.integers(height)))
-    cv2.circle(img, centre, int(min(height, width) // 4), rng.integers(0, 256, 3).tolist(), -1)
-    cv2.rectangle(img, (0, height // 3), (width // 2, height // 2), rng.integers(0, 256, 3).tolist(), -1)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def make_photo_folder(root, good=GOOD, seed=0):
-    """``good`` colour photos (PNG and JPEG, odd sizes) plus a truncated JPEG and a gray PNG."""
-    rng = np.random.default_rng(seed)
-    (root / "sub").mkdir(parents=True, exist_ok=True)
-    for i in range(good):
-        ext = ".png" if i % 2 else ".jpg"
-        height, width = int(rng.integers(30, 60)), int(rng.integers(30, 60))
-        cv2.imwrite(str(root / ("sub" if i % 3 == 0 else ".") / f"photo_{i:02d}{ext}"),
-                    colour_photo(rng, height, width))
-    jpeg = cv2.imencode(".jpg", colour_photo(rng, 40, 50))[1].tobytes()
-    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 2 // 3])
-    gray = np.repeat(np.linspace(0, 255, 40 * 40).reshape(40, 40, 1), 3, axis=2).astype(np.uint8)
-    cv2.imwrite(str(root / "gray.png"), gray)
-    return root
 
 
 @pytest.fixture
@@ -67,7 +40,7 @@ def test_prepare_writes_cache_and_reports_skips(photos, tmp_path):
     assert folder == (tmp_path / "cache" / f"folder-random_80_10_10-{SIZE}").resolve()
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "test.npy", "train.npy", "val.npy"]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format"] == pipeline.FORMAT_VERSION and manifest["counts"] == summary["counts"]
+    assert manifest["format"] == FORMAT_VERSION and manifest["counts"] == summary["counts"]
 
     arrays = open_cache(folder)
     for name, count in summary["counts"].items():
@@ -129,7 +102,7 @@ def test_killed_prepare_never_looks_complete(photos, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return prepare_image(example, size)
 
-    monkeypatch.setattr(pipeline, "prepare_image", dying)
+    monkeypatch.setattr("colorkit.cache.prepare_image", dying)
     with pytest.raises(KeyboardInterrupt):
         run_prepare(photos, cache)
     assert not (folder / "manifest.json").exists()
@@ -169,14 +142,6 @@ def test_cache_location_defaults(photos, tmp_path, monkeypatch):
     assert Path(summary["cache"]).parent == (tmp_path / "env").resolve()
 
 
-@pytest.fixture(scope="module")
-def lab():
-    """20 small photos as a cache would hold them."""
-    rng = np.random.default_rng(0)
-    l_norm, ab_norm = rgb_to_network(np.stack([colour_photo(rng, SIZE, SIZE) for _ in range(20)]))
-    return np.concatenate([l_norm, ab_norm], axis=-1).astype(np.float16)
-
-
 @pytest.mark.backend_independent
 def test_prepared_cache_is_the_one_a_run_reads(tmp_path, monkeypatch):
     from colorkit import cli, training
@@ -189,106 +154,9 @@ def test_prepared_cache_is_the_one_a_run_reads(tmp_path, monkeypatch):
     assert summary["built"] == [] and summary["cache"].startswith(str((tmp_path / "outputs" / ".cache").resolve()))
 
 
-def all_batches(batches):
-    return [batches[i] for i in range(len(batches))]
-
-
-def test_batches_shapes_and_lengths(lab):
-    from colorkit.pipeline import ColorBatches
-
-    batches = ColorBatches(lab, 8)
-    assert len(batches) == 2 and len(ColorBatches(lab, 8, drop_remainder=False)) == 3
-    assert len(ColorBatches(lab, 4, max_images=9)) == 2
-    l_batch, ab_batch = batches[0]
-    assert l_batch.shape == (8, SIZE, SIZE, 1) and ab_batch.shape == (8, SIZE, SIZE, 2)
-    assert l_batch.dtype == ab_batch.dtype == np.float32
-    assert ColorBatches(lab, 8, drop_remainder=False)[2][0].shape[0] == 4
-    in_order = ColorBatches(lab, 5, shuffle=False)[1]
-    np.testing.assert_array_equal(in_order[0], lab[5:10, ..., :1].astype(np.float32))
-    with pytest.raises(IndexError):
-        batches[2]
-    with pytest.raises(ValueError, match="no batches"):
-        ColorBatches(lab, 64)
-
-
-@pytest.mark.parametrize("augment", [False, True])
-def test_batches_are_a_function_of_seed_epoch_index(lab, augment):
-    from colorkit.pipeline import ColorBatches
-
-    def epochs(seed, count=3):
-        batches, out = ColorBatches(lab, 4, augment=augment, seed=seed), []
-        for _ in range(count):
-            out.append(all_batches(batches))
-            batches.on_epoch_end()
-        return out
-
-    def flat(runs):
-        return np.concatenate([b[0] for run in runs for b in run])
-
-    first, same, other = epochs(1), epochs(1), epochs(2)
-    np.testing.assert_array_equal(flat(first), flat(same))
-    assert not np.array_equal(flat(first), flat(other))
-    assert not np.array_equal(flat(first[:1]), flat(first[1:2]))  # epochs differ
-    resumed = ColorBatches(lab, 4, augment=augment, seed=1)
-    resumed.set_epoch(2)
-    assert resumed.epoch == 2
-    np.testing.assert_array_equal(flat([all_batches(resumed)]), flat(first[2:]))
-
-
-def test_augment_flips_and_crops_within_range(lab):
-    from colorkit.pipeline import ColorBatches
-
-    batch = lab[:8].astype(np.float32)
-    flipped_only = augment_batch(batch, np.random.default_rng(3), max_zoom=1.0)
-    for img, out in zip(batch, flipped_only):
-        assert np.array_equal(out, img) or np.array_equal(out, img[:, ::-1])
-    assert any(not np.array_equal(out, img) for img, out in zip(batch, flipped_only))
-
-    zoomed = augment_batch(batch, np.random.default_rng(3), max_zoom=1.5)
-    assert zoomed.shape == batch.shape and zoomed.dtype == np.float32
-    assert zoomed.min() >= batch.min() - 1e-5 and zoomed.max() <= batch.max() + 1e-5
-
-    plain, augmented = ColorBatches(lab, 8, seed=5)[0], ColorBatches(lab, 8, seed=5, augment=True)[0]
-    assert augmented[0].shape == plain[0].shape and augmented[1].shape == plain[1].shape
-    assert not np.array_equal(plain[0], augmented[0])
-    assert -1 <= augmented[0].min() and augmented[0].max() <= 1 and np.abs(augmented[1]).max() <= 1
-
-
-def tiny_model():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((SIZE, SIZE, 1)), keras.layers.Conv2D(2, 3, padding="same")])
-    model.compile(optimizer="adam", loss="mse")
-    return model
-
-
-@pytest.mark.parametrize("callback", [True, False])
-def test_fit_on_color_batches_and_resume(lab, callback):
-    from colorkit.pipeline import ColorBatches
-
-    def fit(model, batches, **kwargs):
-        callbacks = [batches.epoch_callback()] if callback else []
-        return model.fit(batches, shuffle=False, verbose=0, callbacks=callbacks, **kwargs)
-
-    straight, batches = tiny_model(), ColorBatches(lab, 4, augment=True, seed=0)
-    history = fit(straight, batches, epochs=2)
-    assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
-    # fit's start-up on_epoch_end is absorbed only by the callback (see ColorBatches).
-    assert batches.epoch == (2 if callback else 3)
-
-    resumed = tiny_model()
-    fit(resumed, ColorBatches(lab, 4, augment=True, seed=0), epochs=1)
-    again = ColorBatches(lab, 4, augment=True, seed=0)
-    again.set_epoch(1)
-    fit(resumed, again, epochs=2, initial_epoch=1)
-    for a, b in zip(straight.get_weights(), resumed.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-
-
 def test_real_stanford_dogs(tmp_path):
     root = shared_dataset("stanford_dogs")
-    from colorkit.pipeline import ColorBatches
+    from colorkit.batches import ColorBatches
 
     summary = prepare("stanford_dogs", str(root), 32, str(tmp_path), progress=False)
     counts = summary["counts"]
@@ -302,8 +170,8 @@ def test_real_stanford_dogs(tmp_path):
 
 @pytest.mark.backend_independent
 def test_decoded_images_are_the_cached_ones_and_replace_broken_files(photos, tmp_path):
+    from colorkit.batches import ColorBatches
     from colorkit.datasets import load_splits
-    from colorkit.pipeline import ColorBatches, DecodedImages
 
     summary = run_prepare(photos, tmp_path / "cache", split="all_train")
     cached = open_cache(summary["cache"])["train"]
@@ -324,23 +192,3 @@ def test_decoded_images_are_the_cached_ones_and_replace_broken_files(photos, tmp
     broken = DecodedImages(listed, SIZE, threads=2)
     bad = next(i for i, e in enumerate(listed) if Path(e.path).name == "truncated.jpg")
     np.testing.assert_array_equal(broken[[bad]], DecodedImages(listed[bad + 1:] + listed[:bad], SIZE)[[0]])
-
-
-@pytest.mark.backend_independent
-def test_each_process_reads_its_slice_of_every_global_batch(lab):
-    from colorkit.pipeline import ColorBatches
-
-    whole = ColorBatches(lab, 8, augment=True, seed=5)
-    shards = [ColorBatches(lab, 8, augment=True, seed=5, shard=(p, 2)) for p in range(2)]
-    assert len(shards[0]) == len(whole)
-    for epoch in (0, 1):
-        for batches in (whole, *shards):
-            batches.set_epoch(epoch)
-        for i in range(len(whole)):
-            l, ab = whole[i]
-            (l0, ab0), (l1, ab1) = shards[0][i], shards[1][i]
-            assert l0.shape[0] == 4
-            np.testing.assert_array_equal(np.concatenate([l0, l1]), l)
-            np.testing.assert_array_equal(np.concatenate([ab0, ab1]), ab)
-    with pytest.raises(ValueError, match="must split evenly over 3 processes"):
-        ColorBatches(lab, 8, shard=(0, 3))
