@@ -109,18 +109,3 @@ def test_apply_gradients_is_one_sgd_update_per_step():
     # run_step threads every state through the steps: the counter saw both batches.
     assert float(ops.convert_to_numpy(model.count)) == pytest.approx(float(X.sum()))
     assert int(ops.convert_to_numpy(model.optimizer.iterations)) == 2
-
-
-
-@pytest.mark.backend_independent
-def test_the_one_private_keras_function_still_finds_the_stateless_scope():
-    from colorkit.backends.keras_private import current_stateless_scope
-
-    assert current_stateless_scope() is None
-    variable = keras.Variable(1.0)
-    with keras.StatelessScope(state_mapping=[(variable, ops.convert_to_tensor(2.0))]) as outer:
-        assert current_stateless_scope() is outer
-        with keras.StatelessScope() as inner:
-            assert current_stateless_scope() is inner
-        assert current_stateless_scope() is outer
-    assert current_stateless_scope() is None

@@ -14,7 +14,7 @@ from pathlib import Path
 import jax
 from keras import StatelessScope
 
-from colorkit.backends.keras_private import current_stateless_scope
+from colorkit.backends.private_apis import current_stateless_scope
 
 
 def enable_compilation_cache():

@@ -88,7 +88,7 @@ class ColorizationGAN(keras.Model):
         float16 = any(layer.compute_dtype == "float16" for layer in generator.layers)
         self.loss_scales = {net.name: DynamicLossScale(name=f"{net.name}_loss_scale")
                             for net in (generator, discriminator) if float16 and net is not None}
-        self._compile_config = None
+        self._gan_compile_config = None  # not Keras' own `_compile_config`, which its compile() sets
         self.built = True  # Both networks are functional models, built at construction.
 
     # ---- what subclasses define -------------------------------------------------------------
@@ -211,7 +211,7 @@ class ColorizationGAN(keras.Model):
         super().compile(optimizer=optimizer, auto_scale_loss=False, **kwargs)
         # Built here, after both networks, so that no variable is created while a step is traced.
         self.optimizer.build(self.trainable_variables)
-        self._compile_config = config
+        self._gan_compile_config = config
 
     def _d_paths(self, d_optimizer):
         """The discriminator's variables by exact path, mapped to its optimizer (exact paths are
@@ -226,7 +226,7 @@ class ColorizationGAN(keras.Model):
         return {re.escape(path): d_optimizer for path in sorted(d_paths)}
 
     def get_compile_config(self):
-        return self._compile_config
+        return self._gan_compile_config
 
     def compile_from_config(self, config):
         self.compile(**config)
