@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml constraints-test.txt
 install: $(STAMP)
 
 # --resume: a second `make demo` finishes or re-evaluates the runs instead of refusing their folders.
+# A progress bar and a summary per run; `make demo VERBOSE=1` streams every notebook cell's output.
 demo: $(STAMP)
-	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND))
+	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND)) \
+		$(if $(VERBOSE),-v)
 
 # The four real runs (256 px, meant for a GPU); data from $COLORKIT_DATA, else data/, else ../shared/datasets.
 run: $(STAMP)

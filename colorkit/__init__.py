@@ -2,8 +2,10 @@
 
 import os
 
+from colorkit import quiet
+
 # TensorFlow's C++ start-up messages (no CUDA driver, oneDNN notes) would fill notebook outputs.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+quiet.set_log_levels()
 # TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 or AMX; without them
 # (AVX2 machines) its convolutions run 2-4x slower. Read when TensorFlow is first imported.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

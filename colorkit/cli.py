@@ -253,7 +253,7 @@ def run_run(args):
     from colorkit import params, runner
 
     try:
-        return runner.main(args.params, args.set, args.backend, args.outputs, args.resume)
+        return runner.main(args.params, args.set, args.backend, args.outputs, args.resume, args.verbose)
     except params.ParamsError as err:
         raise CommandError(str(err)) from err
 
@@ -274,6 +274,9 @@ def add_run(subparsers):
     parser.add_argument("--outputs", default=None, metavar="DIR", help="outputs folder (overrides outputs_dir)")
     parser.add_argument("--resume", action="store_true",
                         help="continue existing runs from their last checkpoint instead of refusing them")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="stream every notebook cell's output (default: a progress bar and a summary per run; "
+                             "the outputs are in the executed notebooks, the kernels' stderr in <run>/kernel.log)")
     parser.set_defaults(func=run_run)
 
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +159,10 @@ def export(model_or_preset, fmt, out_path, force=False):
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}" + (".tflite" if fmt == "litert" else ""))
     _remove(tmp)
     try:
-        generator.export(str(tmp), format=FORMATS[fmt][0], verbose=False, input_signature=signature, **kwargs)
+        with warnings.catch_warnings():
+            # Keras' tf2onnx shim probes `np.object`, which NumPy answers with a FutureWarning.
+            warnings.filterwarnings("ignore", message="In the future `np.object`", category=FutureWarning)
+            generator.export(str(tmp), format=FORMATS[fmt][0], verbose=False, input_signature=signature, **kwargs)
         if fmt == "onnx":
             _add_onnx_metadata(str(tmp), image_size, multiple, backend)
         _move_into_place(tmp, out, force)

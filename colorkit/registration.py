@@ -10,6 +10,8 @@ import importlib.abc
 import importlib.util
 import sys
 
+from colorkit import quiet
+
 MODULES = ("colorkit.models", "colorkit.gan")
 # Called with no argument just before Keras (and so its backend's framework) starts loading: the CLI says
 # on stderr what is loading, since that takes seconds.
@@ -44,7 +46,8 @@ class _AfterKeras(importlib.abc.MetaPathFinder):
         def exec_then_register(module):
             for callback in BEFORE_KERAS:
                 callback()
-            exec_module(module)
+            with quiet.import_noise_dropped():  # the framework Keras imports prints its start-up lines
+                exec_module(module)
             sys.modules["keras"] = module
             register()
 

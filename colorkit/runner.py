@@ -4,12 +4,18 @@ Every file is checked first (keys, types, values, dataset folder, run folder), s
 in the last file stops the command before the first kernel starts. Runs then go one after
 another; a failed run leaves its executed notebook, with papermill's error banner, in its
 folder and the next run starts. `<outputs>/index.md` is rewritten after each run.
+
+By default a run prints its header, a progress bar over its epochs and a summary line; the notebooks'
+outputs are in the executed notebooks, and what their kernels write to stderr (framework start-up lines)
+in `<run>/kernel.log`. `verbose` streams every cell's output instead, as it comes.
 """
 
+import contextlib
 import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,14 +56,71 @@ def resolve_runs(files, sets=(), outputs=None, resume=False):
     return configs
 
 
-def execute(notebook, folder, config):
-    """Run one notebook with papermill into `folder`, passing the parameters it declares."""
+def execute(notebook, folder, config, verbose=True):
+    """Run one notebook with papermill into `folder`, passing the parameters it declares; `verbose`
+    streams its cells' outputs to stdout."""
     import papermill
 
     keys = params.notebook_schema(notebook)
     papermill.execute_notebook(str(params.notebook_path(notebook)), str(folder / f"{notebook}.ipynb"),
                                parameters={k: v for k, v in config.items() if k in keys},
-                               log_output=True, progress_bar=False)
+                               log_output=verbose, progress_bar=False)
+
+
+@contextlib.contextmanager
+def stderr_to(path):
+    """File descriptor 2 appended to `path` inside the block: the kernels started there inherit it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def epoch_bar(folder, config, console):
+    """A progress bar on `console` over the run's epochs, read from its checkpoint progress as they end."""
+    from tqdm import tqdm
+
+    progress = folder / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE
+    resumed = min(runs.read_json(progress).get("epoch", 0), config["epochs"])
+    bar = tqdm(total=config["epochs"], initial=resumed, desc=config["run_name"], unit="epoch", file=console,
+               dynamic_ncols=True)
+    done = threading.Event()
+
+    def follow():
+        while not done.wait(0.5):
+            epoch = min(runs.read_json(progress).get("epoch", 0), bar.total)
+            if epoch > bar.n:
+                bar.update(epoch - bar.n)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        done.set()
+        thread.join()
+        bar.close()
+
+
+def summary_line(folder, seconds=None):
+    """One line on a finished run: its time, test PSNR and colourfulness gap beside grayscale's, its grids."""
+    metrics = runs.read_json(folder / runs.METRICS_FILE)
+    test, gray = metrics.get("test", {}), metrics.get("baselines", {}).get("grayscale", {})
+    parts = [f"done in {seconds:.0f} s" if seconds is not None else "done"]
+    if "psnr" in test and "psnr" in gray:
+        parts.append(f"test PSNR {test['psnr']:.2f} dB (grayscale {gray['psnr']:.2f})")
+    if "dcf" in test and "dcf" in gray:
+        parts.append(f"colourfulness gap {test['dcf']:.1f} (grayscale {gray['dcf']:.1f})")
+    if list((folder / runs.SAMPLES_DIR).glob("test_*.png")):
+        parts.append(f"grids: {folder / runs.SAMPLES_DIR}/test_*.png")
+    return "; ".join(parts)
 
 
 def cluster_problems(configs, backend):
@@ -67,7 +130,7 @@ def cluster_problems(configs, backend):
     return list(dict.fromkeys(f"{path}: {problem}" for (path, _), problem in zip(configs, problems) if problem))
 
 
-def run_one(path, config, number, total, backend):
+def run_one(path, config, number, total, backend, verbose=False):
     """Train then evaluate one run; returns None, or the failure as text.
 
     Process k > 0 of a multi-process run executes only the train notebook, whose training it
@@ -85,12 +148,31 @@ def run_one(path, config, number, total, backend):
     folder.mkdir(parents=True, exist_ok=True)
     if not index:
         params.save(config, folder)
+    if verbose:
+        return execute_all(notebooks, folder, config, verbose)
+    start = time.time()
+    # The bar goes to this console's stderr, the kernels' stderr (start-up lines) to the run's kernel.log.
+    with open(os.dup(sys.stderr.fileno()), "w") as console, epoch_bar(folder, config, console) as bar, \
+            stderr_to(folder / runs.KERNEL_LOG):
+        failure = execute_all(notebooks, folder, config, verbose, bar)
+    if failure:
+        return f"{failure}; its kernel's stderr is in {folder / runs.KERNEL_LOG}"
+    if not index:
+        print(f"    {summary_line(folder, time.time() - start)}", flush=True)
+    return None
+
+
+def execute_all(notebooks, folder, config, verbose, bar=None):
+    """Execute the notebooks in order; returns None, or the first failure as text."""
     from papermill import PapermillExecutionError
 
     for notebook in notebooks:
-        print(f"--- {config['run_name']}: {notebook}.ipynb", flush=True)
+        if verbose:
+            print(f"--- {config['run_name']}: {notebook}.ipynb", flush=True)
+        elif notebook != notebooks[0]:
+            bar.set_postfix_str(notebook)
         try:
-            execute(notebook, folder, config)
+            execute(notebook, folder, config, verbose)
         # A cell's error, or a kernel that died (nbclient's DeadKernelError is a RuntimeError).
         except (PapermillExecutionError, RuntimeError) as err:
             first = str(err).strip().splitlines()
@@ -99,8 +181,9 @@ def run_one(path, config, number, total, backend):
     return None
 
 
-def main(files, sets=(), backend=None, outputs=None, resume=False):
-    """Check every file, then run each; returns the exit code (0, or 1 if a run failed).
+def main(files, sets=(), backend=None, outputs=None, resume=False, verbose=False):
+    """Check every file, then run each; returns the exit code (0, or 1 if a run failed). `verbose` streams
+    the notebooks' outputs; otherwise each run prints a progress bar and a summary.
 
     Raises:
         ParamsError: a file or value is bad (nothing has run).
@@ -113,10 +196,11 @@ def main(files, sets=(), backend=None, outputs=None, resume=False):
     if problems:
         raise params.ParamsError("\n".join(problems))
     writer = not distribution.process_index()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    # papermill logs each cell's output at INFO (verbose), and which kernel it starts.
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", stream=sys.stdout)
     failures, start = [], time.time()
     for number, (path, config) in enumerate(configs, start=1):
-        failure = run_one(path, config, number, len(configs), backend)
+        failure = run_one(path, config, number, len(configs), backend, verbose)
         if failure:
             failures.append((config["run_name"], failure))
             print(f"!!! {config['run_name']}: {failure}", flush=True)

@@ -4,6 +4,7 @@ A run lives in `<outputs_dir>/<run_name>/`:
 
     params.yaml                 the resolved parameters
     train.ipynb, evaluate.ipynb the executed notebooks (when run through `colorkit run`)
+    kernel.log                  what their kernels wrote to stderr (unless `colorkit run -v` showed it)
     history.csv, logs/          one row per epoch; TensorBoard
     samples/epoch_NNN.png       a validation grid per epoch (1-based); samples/test_NN.png on the test split
     checkpoints/                last.keras, best_generator.keras, progress.json
@@ -30,6 +31,7 @@ SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"
 CHECKPOINT_DIR = "checkpoints"
 PROGRESS_FILE = "progress.json"  # in CHECKPOINT_DIR
+KERNEL_LOG = "kernel.log"
 CACHE_ENV = "COLORKIT_CACHE"
 
 
@@ -56,10 +58,10 @@ def run_folder(config):
 
 
 def holds_run(folder):
-    """Whether a folder holds anything a new run would overwrite: any file but the parameters and
-    the executed notebooks that `colorkit run` writes before training starts."""
+    """Whether a folder holds anything a new run would overwrite: any file but the parameters, the
+    executed notebooks and the kernel log that `colorkit run` writes before training starts."""
     folder = Path(folder)
-    starting = {params.PARAMS_FILE, *(f"{name}.ipynb" for name in params.NOTEBOOKS)}
+    starting = {params.PARAMS_FILE, KERNEL_LOG, *(f"{name}.ipynb" for name in params.NOTEBOOKS)}
     return folder.is_dir() and any(p.name not in starting for p in folder.iterdir())
 
 

@@ -91,7 +91,8 @@ needs_jax = pytest.mark.skipif(BACKEND != "jax", reason="multi-process training 
 
 def run_two_processes(outputs, tmp_path, sets, resume=False):
     """`colorkit run params/smoke.yaml` on processes 0 and 1 of 2 on 127.0.0.1; their logs."""
-    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else [])
+    # -v: the notebooks' outputs (the resume message among them) in each process's log.
+    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else []) + ["-v"]
     procs, logs = [], []
     for index in (0, 1):
         logs.append(tmp_path / f"log{index}{'-resume' if resume else ''}.txt")

@@ -25,6 +25,9 @@ def test_import_colorkit_then_load_a_saved_generator(tmp_path):
     done = subprocess.run([sys.executable, "-c", LOAD_ONLY, path], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "UNetGenerator"
+    # Quiet start-up (colorkit.quiet): no framework's CUDA probe, oneDNN notice or early-logging banner.
+    words = ("cuInit", "cuda drivers", "oneDNN custom operations", "absl::InitializeLog")
+    assert not [line for line in done.stderr.splitlines() if any(word in line for word in words)], done.stderr
 
 
 @pytest.mark.backend_independent
