@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints-test.txt
 
 install: $(STAMP)
 
-# --resume: a second `make demo` finishes or re-evaluates the runs instead of refusing their folders.
+# --resume: a second `make demo` finishes an interrupted run and leaves a finished one as it is.
 # A progress bar and a summary per run; `make demo VERBOSE=1` streams every notebook cell's output.
 demo: $(STAMP)
 	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND)) \

@@ -164,9 +164,28 @@ def add_evaluate(subparsers):
     parser.set_defaults(func=run_evaluate)
 
 
+def _video_outputs(videos, out):
+    """OUT/<name>.mp4 for each video; clip.mov and clip.avi become clip.mp4 and clip-1.mp4."""
+    targets = []
+    for video in videos:
+        target, k = Path(out) / f"{Path(video).stem}.mp4", 0
+        while target in targets:
+            k += 1
+            target = Path(out) / f"{Path(video).stem}-{k}.mp4"
+        targets.append(target)
+    return targets
+
+
 def run_colorize(args):
     from colorkit import engines, presets
-    from colorkit.colorize import check_render_size, check_saturation, collect, colorize_files
+    from colorkit.colorize import (
+        check_render_size,
+        check_saturation,
+        collect,
+        colorize_files,
+        output_paths,
+        refuse_existing,
+    )
     from colorkit.video import colorize_video, is_video, probe_video
 
     inputs = list(args.inputs)
@@ -187,24 +206,20 @@ def run_colorize(args):
             raise ValueError(f"--render-size must be positive, got {args.render_size}")
         for video in videos:
             probe_video(video)
-        if images:
-            collect(images)  # missing inputs, or no image among them
+        targets = output_paths(collect(images), args.out) if images else []  # missing inputs, or no image
+        video_targets = _video_outputs(videos, args.out)
+        if not args.force:
+            refuse_existing(targets + video_targets)
         generator = engines.load_generator(model, args.engine)
         summary = {"written": [], "skipped": []}
         if images:
             summary = colorize_files(generator, images, args.out, args.render_size, progress=not args.quiet,
                                      saturation=args.saturation)
         if videos:
-            summary["videos"], used = [], set()
-            for video in videos:
-                target, k = Path(args.out) / f"{Path(video).stem}.mp4", 0
-                while target in used:  # clip.mov and clip.avi: clip.mp4, clip-1.mp4
-                    k += 1
-                    target = Path(args.out) / f"{Path(video).stem}-{k}.mp4"
-                used.add(target)
-                summary["videos"].append(colorize_video(generator, video, target, args.render_size, args.temporal,
-                                                        progress=not args.quiet, saturation=args.saturation))
-    except (FileNotFoundError, ValueError) as err:
+            summary["videos"] = [colorize_video(generator, video, target, args.render_size, args.temporal,
+                                                progress=not args.quiet, saturation=args.saturation)
+                                 for video, target in zip(videos, video_targets)]
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
         raise CommandError(str(err)) from err
     except RuntimeError as err:  # a preset's ONNX export failed
         raise CommandError(str(err), code=1) from err
@@ -245,6 +260,7 @@ def add_colorize(subparsers):
     parser.add_argument("--engine", choices=("auto", "onnx", "keras"), default="auto",
                         help="auto (default): onnxruntime for presets (their ONNX file is built once and cached) and "
                              ".onnx files, Keras for .keras files; keras: the preset on Keras' backend")
+    parser.add_argument("--force", action="store_true", help="replace existing outputs (else: exit 2, naming them)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_colorize)
 
@@ -273,7 +289,8 @@ def add_run(subparsers):
                         help="Keras backend of the notebook kernels (default: $KERAS_BACKEND, else tensorflow)")
     parser.add_argument("--outputs", default=None, metavar="DIR", help="outputs folder (overrides outputs_dir)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue existing runs from their last checkpoint instead of refusing them")
+                        help="continue existing runs from their last checkpoint instead of refusing them "
+                             "(a run finished with the same parameters is left as it is)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="stream every notebook cell's output (default: a progress bar and a summary per run; "
                              "the outputs are in the executed notebooks, the kernels' stderr in <run>/kernel.log)")
@@ -317,7 +334,10 @@ SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run, add_export)
 
 
 def build_parser():
+    from colorkit import __version__
+
     parser = argparse.ArgumentParser(prog="colorkit", description="GAN image colorization on Keras 3.")
+    parser.add_argument("--version", action="version", version=f"colorkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(subparsers)

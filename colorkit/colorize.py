@@ -180,7 +180,31 @@ def collect(inputs):
     return found
 
 
-def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batch_size=16, saturation=1.0):
+def output_paths(files, out_dir):
+    """`<out_dir>/<name>.png` for each (file, name) of :func:`collect`; a name already taken gets -1, -2 ..."""
+    out_dir = Path(out_dir).expanduser()
+    targets, used = [], set()
+    for _, name in files:
+        target, k = out_dir / f"{name}.png", 0
+        while target in used:
+            k += 1
+            target = out_dir / f"{name}-{k}.png"
+        used.add(target)
+        targets.append(target)
+    return targets
+
+
+def refuse_existing(targets):
+    """Raise FileExistsError naming the first of `targets` that exists, and how many more do."""
+    existing = [target for target in targets if Path(target).exists()]
+    if existing:
+        more = f" and {len(existing) - 1} more outputs" if len(existing) > 1 else ""
+        raise FileExistsError(f"{existing[0]}{more} already exist{'' if more else 's'} (pass --force to replace "
+                              f"{'them' if more else 'it'}, or choose another --out)")
+
+
+def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batch_size=16, saturation=1.0,
+                   overwrite=True):
     """Colorize image files and folders (searched recursively) into ``<out_dir>/<name>.png``.
 
     Files from a folder keep their sub-folder path under ``out_dir``; a name already used
@@ -197,12 +221,15 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
         batch_size: int. Photos read at a time; those of one render shape share a network batch.
             Defaults to 16.
         saturation: float. See :func:`colorize`. Defaults to 1.
+        overwrite: bool. Replace existing outputs; False refuses them all before any work (`colorkit colorize`
+            without --force). Defaults to True, so that a notebook run again writes its outputs again.
 
     Returns:
         dict: ``written`` (input, output pairs as strings), ``skipped`` (file + reason).
 
     Raises:
         FileNotFoundError: a missing model, input, or no image among the inputs.
+        FileExistsError: an output exists and not `overwrite`.
     """
     files = collect(inputs)
     if not files:
@@ -210,26 +237,23 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
     from colorkit import presets
 
     check_saturation(saturation)
+    targets = output_paths(files, out_dir)
+    if not overwrite:
+        refuse_existing(targets)
     generator = model if hasattr(model, "predict_on_batch") else presets.load_generator(model)
     _render_size(generator, render_size)  # a bad size fails before any photo is read
-    out_dir = Path(out_dir).expanduser()
-    written, skipped, used = [], [], set()
+    written, skipped = [], []
     bar = tqdm(total=len(files), desc="colorize", unit="img", file=sys.stderr, disable=not progress)
     for start in range(0, len(files), batch_size):
-        photos, targets = [], []
-        for source, name in files[start : start + batch_size]:
+        photos, read = [], []
+        for (source, _), target in zip(files[start : start + batch_size], targets[start : start + batch_size]):
             try:
                 photos.append(read_rgb(source))
             except SkipImage as err:
                 skipped.append({"file": str(source), "reason": str(err)})
                 continue
-            target, k = out_dir / f"{name}.png", 0
-            while target in used:
-                k += 1
-                target = out_dir / f"{name}-{k}.png"
-            used.add(target)
-            targets.append((source, target))
-        for (source, target), rgb in zip(targets, colorize_batch(generator, photos, render_size, saturation)):
+            read.append((source, target))
+        for (source, target), rgb in zip(read, colorize_batch(generator, photos, render_size, saturation)):
             target.parent.mkdir(parents=True, exist_ok=True)
             if not cv2.imwrite(str(target), rgb[..., ::-1]):
                 raise OSError(f"cannot write {target}")

@@ -7,7 +7,8 @@ folder and the next run starts. `<outputs>/index.md` is rewritten after each run
 
 By default a run prints its header, a progress bar over its epochs and a summary line; the notebooks'
 outputs are in the executed notebooks, and what their kernels write to stderr (framework start-up lines)
-in `<run>/kernel.log`. `verbose` streams every cell's output instead, as it comes.
+in `<run>/kernel.log`. `verbose` streams every cell's output instead, as it comes. A run already finished
+with the same parameters is skipped (`--resume` on a finished run does nothing).
 """
 
 import contextlib
@@ -109,6 +110,15 @@ def epoch_bar(folder, config, console):
         bar.close()
 
 
+def finished(folder, config):
+    """Whether `folder` holds this run done: every epoch trained, evaluated, with these parameters."""
+    saved = params.read_saved(folder)
+    epoch = runs.read_json(folder / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE).get("epoch", 0)
+    same = all(saved.get(key) == value for key, value in config.items() if key != "resume")
+    notebooks = all((folder / f"{name}.ipynb").is_file() for name in params.NOTEBOOKS)
+    return same and notebooks and epoch >= config["epochs"] and run_status(folder) == "done"
+
+
 def summary_line(folder, seconds=None):
     """One line on a finished run: its time, test PSNR and colourfulness gap beside grayscale's, its grids."""
     metrics = runs.read_json(folder / runs.METRICS_FILE)
@@ -145,6 +155,9 @@ def run_one(path, config, number, total, backend, verbose=False):
         folder = Path(tempfile.gettempdir()) / f"colorkit-process-{index}" / f"{config['run_name']}-notebooks"
         notebooks = ("train",)
         print(f"    process {index}: training only, notebook in {folder}", flush=True)
+    elif config["resume"] and finished(folder, config):
+        print(f"    finished already, nothing to do: {summary_line(folder)}", flush=True)
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     if not index:
         params.save(config, folder)

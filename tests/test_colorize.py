@@ -130,6 +130,11 @@ def test_colorize_files_and_cli(generator, tmp_path):
 
     code = main(["colorize", str(model_path), str(single), "--out", str(tmp_path / "cli"), "--quiet"])
     assert code == 0 and (tmp_path / "cli" / "a.png").is_file()
+    (tmp_path / "cli" / "a.png").write_bytes(b"kept")  # an existing output is kept unless --force
+    assert main(["colorize", str(model_path), str(single), "--out", str(tmp_path / "cli"), "--quiet"]) == 2
+    assert (tmp_path / "cli" / "a.png").read_bytes() == b"kept"
+    assert main(["colorize", str(model_path), str(single), "--out", str(tmp_path / "cli"), "--quiet", "--force"]) == 0
+    assert cv2.imread(str(tmp_path / "cli" / "a.png")).shape == (20, 20, 3)
     assert main(["colorize", str(tmp_path / "nope.keras"), str(single), "--out", str(tmp_path / "x")]) == 2
 
 

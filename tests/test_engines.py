@@ -1,6 +1,6 @@
 """Which engine colorizes: a preset through its cached ONNX file on onnxruntime, Keras one flag away; the sizes
 that a render size is checked against, read from a config without Keras; and every check of `colorkit
-colorize`, `evaluate` and `export` answered before a framework starts."""
+colorize`, `evaluate` and `export` answered before a framework starts (an existing output among them)."""
 
 import subprocess
 import sys
@@ -75,6 +75,7 @@ BAD = [
     ["evaluate", "--preset", "nope", "{tmp}"],
     ["export", "flowers", "--format", "onnx", "--out", "{photo}"],
     ["export", "nope", "--format", "onnx", "--out", "{tmp}/x.onnx"],
+    ["colorize", "{photo}", "--out", "{tmp}"],  # {tmp}/p.png exists: kept without --force
 ]
 
 
@@ -86,6 +87,7 @@ def test_bad_arguments_exit_2_before_any_framework_is_imported(tmp_path):
     from helpers import smooth_photo
 
     cv2.imwrite(str(tmp_path / "p.jpg"), smooth_photo(40, 60))
+    (tmp_path / "p.png").write_bytes(b"kept")
     cases = [[a.format(photo=tmp_path / "p.jpg", tmp=tmp_path) for a in case] for case in BAD]
     script = textwrap.dedent(f"""
         import sys
@@ -99,3 +101,5 @@ def test_bad_arguments_exit_2_before_any_framework_is_imported(tmp_path):
     errors = done.stderr.strip().splitlines()
     assert len(errors) == len(BAD) and all(": error: " in line for line in errors)
     assert "multiple of 32" in errors[0] and "multiple of 4" in errors[5] and "use --size 128" in errors[6]
+    assert f"{tmp_path / 'p.png'} already exists (pass --force" in errors[-1]
+    assert (tmp_path / "p.png").read_bytes() == b"kept"

@@ -1,4 +1,4 @@
-"""pyproject.toml's extras, the Makefile's install and environment.yml must agree."""
+"""pyproject.toml's extras, the Makefile's install and environment.yml must agree, and so must the version."""
 
 import re
 import tomllib
@@ -60,3 +60,13 @@ def test_test_constraints_pin_the_cpu_torch_that_the_torch_extra_allows():
     from packaging.specifiers import SpecifierSet
 
     assert "2.13.0" in SpecifierSet(torch_range.removeprefix("torch"))
+
+
+def test_version_is_the_package_version(capsys):
+    import colorkit
+    from colorkit.cli import main
+
+    assert colorkit.__version__ == _project()["version"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"colorkit {colorkit.__version__}"

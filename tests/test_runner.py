@@ -205,6 +205,16 @@ def test_wgangp_run_through_the_notebooks_streaming_its_images(smoke_outputs):
     assert "| smoke_wgangp | done | sample | wgangp |" in (outputs / "index.md").read_text()
 
 
+@pytest.mark.slow
+def test_resuming_a_finished_run_does_nothing(smoke_outputs):
+    outputs, _ = smoke_outputs
+    generator = outputs / "smoke" / "generator.keras"
+    before = generator.stat().st_mtime_ns
+    result = colorkit_run(SMOKE, "--outputs", outputs, "--resume", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "finished already, nothing to do" in result.stdout and generator.stat().st_mtime_ns == before
+
+
 @pytest.mark.backend_independent
 def test_every_notebook_is_valid_as_stored():
     import nbformat
