@@ -40,6 +40,8 @@ run: $(STAMP)
 # runs) reuse them.
 test: export JAX_COMPILATION_CACHE_DIR = $(CURDIR)/.cache/jax
 test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS = 0
+# The presets' ONNX files, built once by the first test that colorizes with one, for every pass.
+test: export COLORKIT_ONNX_CACHE = $(CURDIR)/.cache/onnx
 test: $(STAMP)
 	@bash tests/run_backends.sh $(PY) $(PYTEST_ARGS)
 

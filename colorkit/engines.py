@@ -29,6 +29,7 @@ ENGINES = ("auto", "onnx", "keras")
 # Keras backend -> the modules its ONNX export needs (colorkit.export.FORMATS["onnx"]).
 EXPORTERS = {"tensorflow": ("tensorflow", "tf2onnx", "onnx"), "jax": ("jax", "jax2onnx", "onnx")}
 MODEL_CODE = Path(__file__).resolve().parent / "models"
+CACHE_ENV = "COLORKIT_ONNX_CACHE"
 
 
 def _stderr(message):
@@ -36,8 +37,11 @@ def _stderr(message):
 
 
 def cache_dir():
-    """Where the presets' ONNX files go: `$XDG_CACHE_HOME/colorkit/onnx`, else the platform's user cache
-    folder (~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
+    """Where the presets' ONNX files go: `$COLORKIT_ONNX_CACHE`, else `$XDG_CACHE_HOME/colorkit/onnx`, else
+    colorkit/onnx in the platform's user cache folder (~/.cache on Linux, ~/Library/Caches on macOS,
+    %LOCALAPPDATA% on Windows)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
     if os.environ.get("XDG_CACHE_HOME"):
         base = Path(os.environ["XDG_CACHE_HOME"])
     elif sys.platform == "darwin":

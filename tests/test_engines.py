@@ -34,10 +34,13 @@ def test_sizes_of_the_presets_are_their_generators():
 
 
 def test_the_cache_is_named_by_the_preset_and_its_files(monkeypatch, tmp_path):
+    monkeypatch.delenv(engines.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = engines.preset_onnx_path("flowers")
     assert path.parent == tmp_path / "colorkit" / "onnx" and path.name.startswith("flowers-")
     assert path == engines.preset_onnx_path("flowers") != engines.preset_onnx_path("dogs")
+    monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path / "onnx"))
+    assert engines.preset_onnx_path("flowers").parent == tmp_path / "onnx"
 
 
 def test_an_engine_that_cannot_run_the_model_is_refused(tmp_path):
@@ -54,7 +57,7 @@ def test_an_engine_that_cannot_run_the_model_is_refused(tmp_path):
 
 
 def test_without_an_exporter_a_preset_runs_on_keras_or_onnx_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(engines, "exporter", lambda: None)
     lines = []
     generator = engines.load_generator("flowers", log=lines.append)

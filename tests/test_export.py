@@ -108,7 +108,7 @@ def test_onnx_generator_reads_its_sizes_from_the_metadata(onnx_file, generator, 
 def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_path, monkeypatch):
     """The library and the command both colour from the .onnx file, the command a preset from its cached ONNX
     file too, and no framework is imported."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the child's cache
+    monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path / "cache"))  # the child's cache
     cached = engines.preset_onnx_path(PRESET)
     cached.parent.mkdir(parents=True)
     shutil.copy(onnx_file["path"], cached)

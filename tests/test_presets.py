@@ -50,7 +50,9 @@ def test_unknown_preset_names_the_valid_ones():
 def test_colorize_cli_uses_the_default_preset(tmp_path, capsys):
     photo = sample_photos()[0]
     assert main(["colorize", str(photo), "--out", str(tmp_path / "a"), "--quiet"]) == 0
-    assert main(["colorize", str(photo), "--out", str(tmp_path / "b"), "--preset", "dogs", "--quiet"]) == 0
+    # The default engine runs the preset's ONNX file (built on first use); Keras is one flag away.
+    assert main(["colorize", str(photo), "--out", str(tmp_path / "b"), "--preset", "dogs", "--quiet",
+                 "--engine", "keras"]) == 0
     first = cv2.imread(str(tmp_path / "a" / f"{photo.stem}.png"))
     second = cv2.imread(str(tmp_path / "b" / f"{photo.stem}.png"))
     assert first.shape == second.shape and not np.array_equal(first, second)
