@@ -50,7 +50,7 @@ def measure(run_dir, gains):
     images = open_images(run.config, progress=False)[0]
     rows = {"fitted_gain": fitted_gain(generator, images["val"]) if len(images["val"]) else None}
     for gain in gains:
-        test = metrics.evaluate_generator(Saturated(generator, gain), images["test"], fid=False)["test"]
+        test = metrics.evaluate_generator(Saturated(generator, gain), images["test"])["test"]
         rows[f"{gain:g}"] = {key: test[key] for key in COLUMNS}
         cells = "  ".join(f"{key} {test[key]:.3f}" for key in COLUMNS)
         print(f"{run_dir.name}  gain {gain:g}:  {cells}", flush=True)

@@ -43,6 +43,40 @@ def load_test(run):
     return test[:limit] if limit > 0 else test
 
 
+def realism_reference(run, test):
+    """The real photos FID and KID compare against: the validation split, other photos than the test
+    split's; None (and the reason printed) when `realism` is off, either split is too small or the
+    Inception's wheel is missing."""
+    if not run.config["realism"]:
+        return None
+    from colorkit.pretrained import inception_file
+    from colorkit.realism import MIN_IMAGES
+
+    reference = open_images(run.config, progress=False)[0]["val"]
+    try:
+        inception_file()
+    except FileNotFoundError as err:
+        print(f"realism metrics skipped: {err}")
+        return None
+    if min(len(test), len(reference)) < MIN_IMAGES:
+        print(f"realism metrics skipped: they need {MIN_IMAGES} test and validation photos, "
+              f"got {len(test)} and {len(reference)}")
+        return None
+    return reference
+
+
+def test_metrics(run, generator, test):
+    """Every metric of the generator on the test photos beside the grayscale, with the realism metrics
+    (`colorkit.realism`) against the validation photos when `realism` is on."""
+    from colorkit.metrics import evaluate_generator
+    from colorkit.realism import InceptionFeatures
+
+    features = InceptionFeatures(runs.cache_root(run.config["cache_dir"], run.config["outputs_dir"]) / "inception")
+    return evaluate_generator(generator, test, batch_size=run.config["batch_size"],
+                              reference=realism_reference(run, test), features=features,
+                              realism_images=run.config["realism_images"])
+
+
 def write_test_grids(run, generator, lab, show=True):
     """`test_grids` grids of `grid_images` seeded test images each, as samples/test_NN.png."""
     count = min(len(lab), run.config["grid_images"] * run.config["test_grids"])

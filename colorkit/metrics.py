@@ -25,15 +25,14 @@ Every measure compares the image a user sees (the input L plus the predicted ab,
   model uses the dataset's palette whatever the per-pixel error.
 - ``de2000``: mean CIEDE2000 colour difference per pixel (Sharma et al. 2005), in Lab units; about
   2.3 is a just-noticeable difference.
-- ``fid``: Frechet Inception Distance (Heusel et al. 2017), only when the Inception-v3 weights
-  are in the Keras cache (this code never downloads them); otherwise the key is absent.
+
+With a reference set of other real photos, :func:`evaluate_generator` adds the realism metrics of
+:mod:`colorkit.realism` (``fid``, ``kid``, ``kid_std``, ``c2st_acc``) for the model and the grayscale,
+and the real photos' own ``fid`` and ``kid`` against the reference (the floor) as ``baselines.real``.
 """
 
 import logging
-import os
-from pathlib import Path
 
-import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import structural_similarity
@@ -51,8 +50,6 @@ ACCURACY_TOLERANCES = {"2": 0.02, "5": 0.05}
 _LAB_RANGES = np.array([L_MAX, 2 * AB_SCALE, 2 * AB_SCALE])
 METRIC_KEYS = ("psnr", "ssim", "mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc",
                "cf_pred", "cf_true", "dcf", "ab_hist_dist", "de2000")
-INCEPTION_WEIGHTS = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-_INCEPTION_SIZE = 299
 
 
 def psnr(rgb_true, rgb_pred):
@@ -143,62 +140,20 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
-def inception_weights_path():
-    """The cached Inception-v3 (no top) weights file, or None when it is not there."""
-    home = os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser()
-    path = Path(home) / "models" / INCEPTION_WEIGHTS
-    return path if path.is_file() else None
-
-
-class _InceptionFeatures:
-    """Pool-3 features (2048) of Inception-v3 on images resized to 299 px, for the FID."""
-
-    def __init__(self, weights_path):
-        import keras
-
-        self.model = keras.applications.InceptionV3(include_top=False, weights=str(weights_path),
-                                                    pooling="avg",
-                                                    input_shape=(_INCEPTION_SIZE, _INCEPTION_SIZE, 3))
-
-    def __call__(self, rgb_batch):
-        from keras.applications.inception_v3 import preprocess_input
-
-        size = (_INCEPTION_SIZE, _INCEPTION_SIZE)
-        x = np.stack([cv2.resize(img, size, interpolation=cv2.INTER_LINEAR) for img in rgb_batch])
-        return np.asarray(self.model.predict_on_batch(preprocess_input(x.astype(np.float32))), np.float64)
-
-
-def _fid_features(fid):
-    """An Inception feature extractor, or None (and the reason logged) when no FID is computed."""
-    if not fid:
-        return None
-    weights = inception_weights_path()
-    if weights is None:
-        log.info("FID not computed: no Inception-v3 weights at <KERAS_HOME or ~/.keras>/models/%s "
-                 "(they are never downloaded here; copy the file there to get an FID)", INCEPTION_WEIGHTS)
-        return None
-    return _InceptionFeatures(weights)
-
-
 class MetricAccumulator:
     """Set-level metrics fed one batch at a time, so a large test set never sits in memory.
 
     ``update(rgb_true, rgb_pred)`` with ``(B, H, W, 3)`` uint8 batches, then ``result()``.
     Pixel measures pool every pixel of the set (for equal-sized images the same as the mean of
     per-image means); psnr, ssim and colourfulness are means of per-image values.
-
-    Args:
-        features: callable or None. Batch -> Inception features; given, ``fid`` is reported.
     """
 
-    def __init__(self, features=None):
-        self.features = features
+    def __init__(self):
         self.per_image = {"psnr": [], "ssim": [], "cf_pred": [], "cf_true": []}
         self.pixel_sums = dict.fromkeys(("mae_ab", "acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc", "de2000"), 0.0)
         self.pixels = 0
         self.hist_true = np.zeros((len(AB_EDGES) - 1,) * 2)
         self.hist_pred = np.zeros_like(self.hist_true)
-        self.activations = {"true": [], "pred": []}
 
     def update(self, rgb_true, rgb_pred):
         rgb_true, rgb_pred = np.asarray(rgb_true), np.asarray(rgb_pred)
@@ -222,9 +177,6 @@ class MetricAccumulator:
         self.pixels += count
         self.hist_true += ab_histogram(lab_true[..., 1:])
         self.hist_pred += ab_histogram(lab_pred[..., 1:])
-        if self.features is not None:
-            self.activations["true"].append(self.features(rgb_true))
-            self.activations["pred"].append(self.features(rgb_pred))
 
     def result(self):
         if not self.pixels:
@@ -233,17 +185,10 @@ class MetricAccumulator:
         out.update({name: float(total / self.pixels) for name, total in self.pixel_sums.items()})
         out["dcf"] = abs(out["cf_pred"] - out["cf_true"])
         out["ab_hist_dist"] = js_divergence(self.hist_pred, self.hist_true)
-        out = {name: out[name] for name in METRIC_KEYS}
-        if self.features is not None and len(self.per_image["psnr"]) < 2:
-            log.info("FID not computed: it needs at least 2 images")
-        elif self.features is not None:
-            true, pred = (np.concatenate(self.activations[k]) for k in ("true", "pred"))
-            out["fid"] = frechet_distance(pred.mean(0), np.cov(pred, rowvar=False),
-                                          true.mean(0), np.cov(true, rowvar=False))
-        return out
+        return {name: out[name] for name in METRIC_KEYS}
 
 
-def image_metrics(rgb_true_batch, rgb_pred_batch, fid=False):
+def image_metrics(rgb_true_batch, rgb_pred_batch):
     """Set-level metrics (see the module docstring) of ``(B, H, W, 3)`` uint8 originals and colorizations.
 
     Example:
@@ -251,7 +196,7 @@ def image_metrics(rgb_true_batch, rgb_pred_batch, fid=False):
     >>> image_metrics(rgb, rgb)["psnr"]
     100.0
     """
-    acc = MetricAccumulator(_fid_features(fid))
+    acc = MetricAccumulator()
     acc.update(rgb_true_batch, rgb_pred_batch)
     return acc.result()
 
@@ -300,7 +245,7 @@ def gray_image(l_norm):
     return np.repeat(np.rint(rgb.mean(axis=-1, keepdims=True)), 3, axis=-1).astype(np.uint8)
 
 
-def evaluate_generator(generator, lab_images, batch_size=16, fid=True):
+def evaluate_generator(generator, lab_images, batch_size=16, reference=None, features=None, realism_images=1000):
     """A generator's test metrics and the grayscale baseline (ab = 0) on the same images.
 
     Args:
@@ -308,23 +253,46 @@ def evaluate_generator(generator, lab_images, batch_size=16, fid=True):
         lab_images: array ``(N, S, S, 3)``, network-scaled Lab (L/50 - 1, ab/110), such as
             a prepared cache split (float16 memmaps are read a batch at a time).
         batch_size: int. Images per inference batch. Defaults to 16.
-        fid: bool. Add ``fid`` when the Inception-v3 weights are cached. Defaults to True.
+        reference: array ``(M, S, S, 3)`` or None. Network-scaled Lab of *other* real photos (the
+            validation split); given, the realism metrics are added (see the module docstring). Defaults to None.
+        features: `colorkit.realism.InceptionFeatures` or None (a new one). Defaults to None.
+        realism_images: int. Photos of each set the realism metrics use (the first ones). Defaults to 1000.
 
     Returns:
-        ``{"test": {...}, "baselines": {"grayscale": {...}}, "n_images": N}``.
+        ``{"test": {...}, "baselines": {"grayscale": {...}[, "real": {...}]}, "n_images": N}``.
     """
     count = len(lab_images)
     if count == 0:
         raise ValueError("no images to evaluate")
-    features = _fid_features(fid)
-    model, gray = MetricAccumulator(features), MetricAccumulator(features)
+    realism = None
+    if reference is not None:
+        from colorkit.realism import RealismAccumulator
+
+        realism = RealismAccumulator(features, realism_images)
+    model, gray = MetricAccumulator(), MetricAccumulator()
     for start in range(0, count, batch_size):
         lab = np.asarray(lab_images[start : start + batch_size], dtype=np.float32)
         l_norm, ab_true = lab[..., :1], lab[..., 1:]
         # predict_on_batch runs in inference mode (moving batch-norm statistics, no dropout,
         # no gradient tape on torch).
         ab_pred = np.asarray(generator.predict_on_batch(l_norm), dtype=np.float32)
-        rgb_true = network_to_rgb(l_norm, ab_true)
-        model.update(rgb_true, network_to_rgb(l_norm, ab_pred))
-        gray.update(rgb_true, gray_image(l_norm))
-    return {"test": model.result(), "baselines": {"grayscale": gray.result()}, "n_images": count}
+        rgb_true, rgb_pred = network_to_rgb(l_norm, ab_true), network_to_rgb(l_norm, ab_pred)
+        rgb_gray = gray_image(l_norm)
+        model.update(rgb_true, rgb_pred)
+        gray.update(rgb_true, rgb_gray)
+        if realism is not None:
+            realism.update(rgb_true, {"test": rgb_pred, "grayscale": rgb_gray})
+    result = {"test": model.result(), "baselines": {"grayscale": gray.result()}, "n_images": count}
+    if realism is not None:
+        scores = realism.result(reference_rgb(reference, batch_size))
+        result["test"].update(scores["test"])
+        result["baselines"]["grayscale"].update(scores["grayscale"])
+        result["baselines"]["real"] = scores["real"]
+    return result
+
+
+def reference_rgb(lab_images, batch_size=64):
+    """8-bit RGB batches of network-scaled Lab images, one batch at a time."""
+    for start in range(0, len(lab_images), batch_size):
+        lab = np.asarray(lab_images[start : start + batch_size], dtype=np.float32)
+        yield network_to_rgb(lab[..., :1], lab[..., 1:])

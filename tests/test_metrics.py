@@ -134,7 +134,7 @@ def test_frechet_distance():
 def test_image_metrics_of_a_perfect_colorization():
     photos = smooth_photos(3)
     result = metrics.image_metrics(photos, photos)
-    assert tuple(result) == metrics.METRIC_KEYS  # no fid unless asked and available
+    assert tuple(result) == metrics.METRIC_KEYS
     assert result["psnr"] == 100.0 and result["ssim"] == pytest.approx(1.0)
     for name in ("acc_2", "acc_5", "acc_ab_2", "acc_ab_5", "auc"):
         assert result[name] == 1.0
@@ -167,45 +167,14 @@ def test_image_metrics_refuses_mismatched_batches():
         metrics.image_metrics(photos.astype(np.float32), photos.astype(np.float32))
 
 
-@independent
-def test_no_fid_without_cached_weights(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    photos = smooth_photos(2)
-    with caplog.at_level("INFO", logger="colorkit.metrics"):
-        assert "fid" not in metrics.image_metrics(photos, photos, fid=True)
-    assert "Inception-v3 weights" in caplog.text
-
-
-def mean_colours(batch):
-    """A 3-feature embedding (mean R, G, B) standing in for Inception's 2048 in the FID formula."""
-    return batch.reshape(len(batch), -1, 3).mean(axis=1).astype(np.float64)
-
-
-@independent
-def test_fid_from_features():
-    photos = smooth_photos(6)
-    same = metrics.MetricAccumulator(features=mean_colours)
-    same.update(photos[:4], photos[:4])
-    same.update(photos[4:], photos[4:])  # features gather over batches
-    assert same.result()["fid"] == pytest.approx(0.0, abs=1e-6)
-    gray = metrics.gray_image(rgb_to_network(photos)[0])
-    other = metrics.MetricAccumulator(features=mean_colours)
-    other.update(photos, gray)
-    real, fake = mean_colours(photos), mean_colours(gray)
-    expected = metrics.frechet_distance(fake.mean(0), np.cov(fake, rowvar=False), real.mean(0),
-                                        np.cov(real, rowvar=False))
-    assert other.result()["fid"] == pytest.approx(expected) and expected > 1
-
-
 def network_lab(photos):
     l_norm, ab = rgb_to_network(photos)
     return np.concatenate([l_norm, ab], axis=-1)
 
 
-def test_evaluate_generator(tmp_path, monkeypatch):
+def test_evaluate_generator(tmp_path):
     from colorkit.models import UNetGenerator
 
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no FID here
     path = tmp_path / "lab.npy"
     lab = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(4, 32, 32, 3))
     lab[:] = network_lab(smooth_photos(4))
