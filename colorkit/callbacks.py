@@ -93,6 +93,25 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StepBudget(keras.callbacks.Callback):
+    """Stop training once the run has taken `steps` training steps in all, resumed sessions included
+    (the epoch under way ends early, as with `TimeBudget`): recipes compared at equal steps, whatever
+    else loads the machine."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_begin(self, logs=None):
+        self._done = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.model.stop_training = self._done >= self.steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._done += 1
+        if self._done >= self.steps:
+            self.model.stop_training = True
+
+
 class EpochSeconds(keras.callbacks.Callback):
     """Add the epoch's wall time to its logs as `seconds` (so history.csv adds up a resumed run)."""
 
@@ -151,7 +170,7 @@ def best_metric(name, model):
 
 
 def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None, monitor="val_psnr",
-                       max_seconds=0.0, grid_split="val"):
+                       max_seconds=0.0, max_steps=0, grid_split="val"):
     """Timing, validation colour metrics, history.csv, checkpoints, sample grids and TensorBoard (where
     TensorFlow is installed).
 
@@ -163,6 +182,7 @@ def standard_callbacks(run_dir, val_l, val_ab, show=False, every=1, val_lab=None
     colour = [ValidationColour(val_lab)] if val_lab is not None and len(val_lab) else []
     return [
         *([TimeBudget(max_seconds)] if max_seconds else []),
+        *([StepBudget(max_steps)] if max_steps else []),
         EpochSeconds(),
         *colour,
         HistoryCSV(run_dir / HISTORY_FILE),

@@ -22,14 +22,15 @@ NOTEBOOKS = ("train", "evaluate")
 PARAMS_FILE = "params.yaml"
 # Keys a resumed run may change: they do not alter what its checkpoint was trained on.
 FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "data_path", "download", "grid_images",
-                  "max_test_images", "test_grids", "distribution", "max_train_seconds")
+                  "max_test_images", "test_grids", "distribution", "max_train_seconds",
+                  "max_train_steps", "realism", "realism_images")
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.
 POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "max_filters", "d_base_filters", "d_layers",
-            "generator_steps", "n_critic", "lr_decay_steps", "grid_images")
+            "generator_steps", "n_critic", "lr_decay_steps", "grid_images", "realism_images")
 NON_NEGATIVE = ("max_train_images", "max_test_images", "depth", "test_grids", "seed", "lr", "l1_weight",
                 "gp_weight", "feature_matching_weight", "d_lr_ratio", "beta1", "dropout", "ema_decay",
-                "max_train_seconds")
+                "max_train_seconds", "max_train_steps")
 # Keys that are fractions: below 1.
 BELOW_ONE = ("dropout", "ema_decay", "beta1")
 _CHOICES = re.compile(r"^\s*([\w.]+(?:\s*\|\s*[\w.]+)+)")
@@ -131,6 +132,16 @@ def check_values(values, source, *, keys=None, check_data=True):
                           f"got {typed['run_name']!r}")
     if "image_size" in typed and typed["image_size"] & (typed["image_size"] - 1):
         raise ParamsError(f"{source}: 'image_size' must be a power of two, got {typed['image_size']}")
+    if typed.get("prior", "none") != "none":
+        from colorkit.pretrained import inception_file
+
+        try:
+            inception_file()
+        except FileNotFoundError as err:
+            raise ParamsError(f"{source}: 'prior': {err}") from err
+    if typed.get("prior_size", 75) < 75:
+        raise ParamsError(f"{source}: 'prior_size' must be at least 75 (Inception-v3's smallest input), "
+                          f"got {typed['prior_size']}")
     if "distribution" in typed:
         from colorkit import distribution
 

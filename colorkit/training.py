@@ -153,7 +153,7 @@ def build_model(config, steps_per_epoch):
         total_steps=config["epochs"] * steps_per_epoch, generator_steps=config["generator_steps"],
         n_critic=config["n_critic"], gp_weight=config["gp_weight"], adversarial_loss=config["adversarial_loss"],
         feature_matching_weight=config["feature_matching_weight"], spectral_norm=config["spectral_norm"],
-        ema_decay=config["ema_decay"], seed=config["seed"])
+        ema_decay=config["ema_decay"], prior=config["prior"], prior_size=config["prior_size"], seed=config["seed"])
     if config["init_from"]:
         presets.copy_generator_weights(presets.load_generator(config["init_from"]), gan.generator)
         if gan.weight_average is not None:
@@ -188,6 +188,10 @@ def fit(gan, data, run, initial_epoch=0, show=True):
     if initial_epoch >= config["epochs"]:
         print(f"already trained for {initial_epoch} epochs (epochs = {config['epochs']})")
         return None
+    steps = int(keras.ops.convert_to_numpy(gan.optimizer.iterations))
+    if config["max_train_steps"] and steps >= config["max_train_steps"]:
+        print(f"already trained for {steps} steps (max_train_steps = {config['max_train_steps']})")
+        return None
     grid_split = "val" if len(data.arrays["val"]) else "train"
     if grid_split == "train":
         print("no validation split: the sample grids show training images (their titles say so), and no "
@@ -196,7 +200,8 @@ def fit(gan, data, run, initial_epoch=0, show=True):
     data.train.set_epoch(initial_epoch)
     monitor = callbacks.best_metric(config["best_metric"], config["model"])
     standard = callbacks.standard_callbacks(run.dir, val_l, val_ab, show, val_lab=data.arrays["val"], monitor=monitor,
-                                            max_seconds=config["max_train_seconds"], grid_split=grid_split)
+                                            max_seconds=config["max_train_seconds"],
+                                            max_steps=config["max_train_steps"], grid_split=grid_split)
     # shuffle=False: ColorBatches orders each epoch itself, from (seed, epoch), so a resumed
     # run sees the batches an uninterrupted one would.
     return gan.fit(data.train, validation_data=data.val, epochs=config["epochs"], initial_epoch=initial_epoch,

