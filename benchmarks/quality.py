@@ -32,6 +32,8 @@ DATASETS = {"flowers": ("quality_flowers.yaml", SHARED / "flowers102"),
             "dogs": ("quality_dogs.yaml", SHARED / "stanford_dogs_crops")}
 # The first stage of the pre-trained variants, shared by them (one run per dataset and budget).
 L1_FIRST = {"model": "l1", "ema_decay": 0.999}
+PRIOR = {"prior": "inception"}  # the frozen ImageNet Inception-v3's features in the U-Net
+L1_FIRST_PRIOR = {**L1_FIRST, **PRIOR}
 # name: parameter overrides. The first three are the recipes as they were (checkpoint by PSNR).
 VARIANTS = {
     "l1": {"model": "l1"},
@@ -57,13 +59,20 @@ VARIANTS = {
                                           "lr": 1e-4, "ema_decay": 0.999, "pretrain": L1_FIRST},
     "cgan_after_l1_fm_ema": {"model": "cgan", "feature_matching_weight": 10.0, "ema_decay": 0.999,
                              "pretrain": L1_FIRST},
+    # The semantic prior, for the L1 model and the best GAN recipe.
+    "l1_prior": {"model": "l1", **PRIOR},
+    "cgan_after_l1_sn_hinge_ema_prior": {"model": "cgan", "spectral_norm": True, "adversarial_loss": "hinge",
+                                         "ema_decay": 0.999, **PRIOR, "pretrain": L1_FIRST_PRIOR},
 }
+# The prior's comparison (`--steps`): plain U-Net against the prior, for L1 and the best GAN recipe.
+PRIOR_SET = ["l1", "l1_prior", "cgan_after_l1_sn_hinge_ema", "cgan_after_l1_sn_hinge_ema_prior"]
 # What `make quality` runs (about 40 minutes at 180 s a variant): the recipes as they were and the
 # best of each kind; the others were measured and lost (benchmarks/README.md).
 DEFAULT = ["l1", "cgan", "wgangp", "cgan_sn_hinge_ema", "cgan_after_l1_ema", "cgan_after_l1_lr5e-5_ema",
            "cgan_after_l1_sn_hinge_ema", "cgan_after_l1_fm_ema"]
 COLUMNS = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "dcf", "{:.1f}"),
-           ("ab_hist_dist", "ab-hist", "{:.3f}"), ("de2000", "CIEDE2000", "{:.2f}"))
+           ("ab_hist_dist", "ab-hist", "{:.3f}"), ("de2000", "CIEDE2000", "{:.2f}"), ("fid", "FID", "{:.1f}"),
+           ("kid", "KIDx1000", "{:.1f}"), ("kid_std", "KID std", "{:.1f}"), ("c2st_acc", "2-sample", "{:.3f}"))
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 
@@ -74,11 +83,14 @@ def run_variant(dataset, variant, args):
     overrides = dict(VARIANTS[variant])
     pretrain = overrides.pop("pretrain", None)
     seed = f"_seed{args.seed}" if args.seed else ""
-    name = f"{dataset}_{variant}_{args.seconds:g}s{seed}"
+    budget = args.steps or args.seconds
+    unit = "steps" if args.steps else "s"
+    name = f"{dataset}_{variant}_{budget:g}{unit}{seed}"
     if pretrain is None:
-        return run_stage(dataset, name, overrides, args.seconds, args)
-    half = args.seconds / 2
-    first_name = f"{dataset}_{pretrain['model']}_first_{half:g}s{seed}"
+        return run_stage(dataset, name, overrides, budget, args)
+    half = budget // 2 if args.steps else budget / 2
+    prior = "_prior" if pretrain.get("prior", "none") != "none" else ""
+    first_name = f"{dataset}_{pretrain['model']}{prior}_first_{half:g}{unit}{seed}"
     first = run_stage(dataset, first_name, pretrain, half, args)
     if first is None:
         return None
@@ -86,22 +98,27 @@ def run_variant(dataset, variant, args):
     result = run_stage(dataset, name, {**overrides, "init_from": init}, half, args)
     if result is not None:
         result["train_seconds"] += first["train_seconds"]
+        result["steps"] += first["steps"]
     return result
 
 
 def run_stage(dataset, name, overrides, budget, args):
-    """Train one run for `budget` seconds and evaluate it with `colorkit run`; returns its
-    metrics.json, or None. A finished run (metrics.json written) is reused as it is; an interrupted
-    one resumes for what is left of its budget (`--resume` alone would train a whole budget more).
-    The budget is in every run's name: another `--seconds` gets runs of its own."""
+    """Train one run for `budget` seconds (or steps, with `--steps`) and evaluate it with `colorkit run`;
+    returns its metrics.json with the steps it took, or None. A finished run (metrics.json written) is
+    reused as it is; an interrupted one resumes for what is left of its budget (`--resume` alone would
+    train a whole budget more; a step budget counts the run's steps in all). The budget is in every run's
+    name: another `--seconds` or `--steps` gets runs of its own."""
     run = args.outputs / name
     metrics_file = run / "metrics.json"
     if metrics_file.exists():
         print(f"{name}: finished, reused ({metrics_file})", file=sys.stderr, flush=True)
-        return json.loads(metrics_file.read_text())
+        return with_steps(run)
     params_file, data_dir = DATASETS[dataset]
-    left = max(budget - runs.train_seconds(run), 1.0)
-    sets = {"run_name": name, "data_dir": str(data_dir), "seed": args.seed, **overrides, "max_train_seconds": left}
+    if args.steps:
+        limits = {"max_train_steps": int(budget), "max_train_seconds": 0.0}
+    else:
+        limits = {"max_train_seconds": max(budget - runs.train_seconds(run), 1.0)}
+    sets = {"run_name": name, "data_dir": str(data_dir), "seed": args.seed, **overrides, **limits}
     command = [sys.executable, "-m", "colorkit.cli", "run", str(REPO / "params" / params_file), "--resume",
                "--outputs", str(args.outputs), "--backend", args.backend]
     for key, value in sets.items():
@@ -113,7 +130,14 @@ def run_stage(dataset, name, overrides, budget, args):
         code = subprocess.run(command, cwd=REPO, env={**os.environ, **ONE_THREAD}, stdout=f, stderr=subprocess.STDOUT,
                               check=False).returncode
     print(f"{name}: exit {code} after {time.time() - start:.0f} s (log {log})", file=sys.stderr, flush=True)
-    return json.loads(metrics_file.read_text()) if code == 0 and metrics_file.exists() else None
+    return with_steps(run) if code == 0 and metrics_file.exists() else None
+
+
+def with_steps(run):
+    """A finished run's metrics.json, with `steps` from its train.json."""
+    result = json.loads((run / "metrics.json").read_text())
+    result["steps"] = json.loads((run / "train.json").read_text()).get("steps", 0)
+    return result
 
 
 def run_dataset(dataset, args):
@@ -124,19 +148,23 @@ def table(dataset, results):
     """Lines of one dataset's table: a row per variant, then the grayscale baseline."""
     width = max(len(v) for v in [*results, "grayscale"]) + 2
     header = (f"{'variant':<{width}}" + "".join(f"{label:>11}" for _, label, _ in COLUMNS)
-              + f"{'train s':>9}{'epochs':>7}")
+              + f"{'train s':>9}{'steps':>7}")
     lines = [f"## {dataset} (test part, {next((r['n_images'] for r in results.values() if r), 0)} photos)", header]
-    gray = None
+    baselines = {}
     for variant, result in results.items():
         if result is None:
             lines.append(f"{variant:<{width}}  failed (see its log)")
             continue
-        gray = result["baselines"]["grayscale"]
-        cells = "".join(f"{fmt.format(result['test'][key]):>11}" for key, _, fmt in COLUMNS)
-        lines.append(f"{variant:<{width}}{cells}{result['train_seconds']:>9.0f}{result['epochs']:>7}")
-    if gray is not None:
-        lines.append(f"{'grayscale':<{width}}" + "".join(f"{fmt.format(gray[key]):>11}" for key, _, fmt in COLUMNS))
+        baselines = result["baselines"]
+        lines.append(f"{variant:<{width}}{cells(result['test'])}{result['train_seconds']:>9.0f}{result['steps']:>7}")
+    for name in ("grayscale", "real"):  # real: the test photos themselves against the reference, the floor
+        if name in baselines:
+            lines.append(f"{name:<{width}}{cells(baselines[name])}")
     return lines
+
+
+def cells(metrics):
+    return "".join(f"{fmt.format(metrics[key]) if key in metrics else '':>11}" for key, _, fmt in COLUMNS)
 
 
 def summary(results):
@@ -146,9 +174,10 @@ def summary(results):
         rows = {}
         for variant, result in by_variant.items():
             if result is not None:
-                rows[variant] = {key: result["test"][key] for key, _, _ in COLUMNS}
-                rows[variant]["train_seconds"] = result["train_seconds"]
-                rows["grayscale"] = {key: result["baselines"]["grayscale"][key] for key, _, _ in COLUMNS}
+                rows[variant] = {key: result["test"][key] for key, _, _ in COLUMNS if key in result["test"]}
+                rows[variant].update(train_seconds=result["train_seconds"], steps=result["steps"])
+                for name, baseline in result["baselines"].items():
+                    rows[name] = {key: baseline[key] for key, _, _ in COLUMNS if key in baseline}
         out[dataset] = rows
     return out
 
@@ -156,12 +185,16 @@ def summary(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=180.0, help="training budget of every variant")
-    parser.add_argument("--variants", nargs="+", default=DEFAULT, choices=list(VARIANTS))
+    parser.add_argument("--steps", type=int, default=0,
+                        help="a budget in training steps instead (equal work whatever loads the machine)")
+    parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
+                        help="default: the prior's comparison with --steps, else the recipe set")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seed", type=int, default=0, help="the runs' seed (weights and batches)")
     parser.add_argument("--outputs", type=Path, default=REPO / "outputs" / "quality")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     args = parser.parse_args(argv)
+    args.variants = args.variants or (PRIOR_SET if args.steps else DEFAULT)
     missing = [str(DATASETS[d][1]) for d in args.datasets if not DATASETS[d][1].is_dir()]
     if missing:
         sys.exit(f"quality: the shared datasets are missing ({', '.join(missing)}); set COLORKIT_SHARED_DATASETS")

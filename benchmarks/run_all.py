@@ -9,7 +9,8 @@ Runs, one after another so that nothing else of ours shares the timing core:
 4. pipeline_rate.py: decode and augmented-batch rates of the input pipeline at the training size;
 5. inference_latency.py: colorizing a 256 and a 512 px photo with a 256 px generator, per backend;
 6. cold_start.py: `colorkit colorize` of a 512 px photo with the default preset, from process start to the
-   file written (onnxruntime with the preset's ONNX file cached; its first use; `--engine keras`).
+   file written (onnxruntime with the preset's ONNX file cached; its first use; `--engine keras`);
+7. prior_cost.py: a CGAN step with the semantic prior (`prior: inception`) over one without, at 64 px.
 
 Then a table, and as the last stdout line one JSON object: `tensorflow_vs_raw_torch`,
 `jax_vs_raw_jax`, `torch_vs_raw_torch` (colorkit's CGAN images/s over the raw step's, 128 px),
@@ -17,7 +18,8 @@ Then a table, and as the last stdout line one JSON object: `tensorflow_vs_raw_to
 with native bfloat16),
 `mfu` (per contender), `data_over_train` (augmented-batch rate over the fastest training rate),
 `colorize_512_s` (a 512x512 photo, best backend), `colorize_cold_start_s` (a new `colorkit colorize`
-process, ONNX cache warm) with `colorize_first_use_s` and `keras_cold_start_s`, and a few more.
+process, ONNX cache warm) with `colorize_first_use_s` and `keras_cold_start_s`, `prior_step_ratio`, and a
+few more.
 
     .venv/bin/python benchmarks/run_all.py            # about 12-15 min on an idle 2-core machine
     .venv/bin/python benchmarks/run_all.py --quick    # smoke test, tiny sizes, 1-2 min; numbers meaningless
@@ -106,6 +108,9 @@ def parts(args, core):
             args.inference_repeats, core, log),
         # Whole processes on the whole machine, as a user starts them: not pinned.
         "cold_start": lambda: cold_start.measure(args.cold_start_runs, log),
+        # The semantic prior's cost per CGAN step at make quality's size, beside the plain U-Net's.
+        "prior": lambda: last_json("prior_cost.py", ["--size", 32, "--prior-size", 75, "--rounds", 1, "--steps", 1]
+                                   if args.quick else [], core),
     }
 
 
@@ -133,6 +138,9 @@ def summarize(results, quick):
     summary["colorize_first_use_s"] = cold["first_use_s"]
     summary["keras_cold_start_s"] = cold["keras_cold_start_s"]
     summary["cold_start_breakdown"] = cold["breakdown"]
+    prior = results["prior"][0]
+    summary["prior_step_ratio"] = prior["prior_step_ratio"] if prior else None
+    summary["prior_step_s"] = {k: prior[k] for k in ("plain_step_s", "prior_step_s")} if prior else None
     summary.update({
         "colorize_best_backend": best, "img_per_s": rates, "peak_gflops": flops["peak_gflops"] if flops else None,
         "gflop_per_image": per_image / 1e9 if per_image else None,

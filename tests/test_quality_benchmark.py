@@ -19,8 +19,10 @@ def test_a_finished_run_is_reused_without_training(tmp_path):
     run = tmp_path / "flowers_l1_180s"
     run.mkdir()
     (run / "metrics.json").write_text(json.dumps({"train_seconds": 181.0}))
-    args = argparse.Namespace(outputs=tmp_path, backend="tensorflow", seconds=180.0, seed=0)
-    assert quality.run_stage("flowers", run.name, {"model": "l1"}, 180.0, args) == {"train_seconds": 181.0}
+    (run / "train.json").write_text(json.dumps({"steps": 912}))
+    args = argparse.Namespace(outputs=tmp_path, backend="tensorflow", seconds=180.0, steps=0, seed=0)
+    assert quality.run_stage("flowers", run.name, {"model": "l1"}, 180.0, args) == {"train_seconds": 181.0,
+                                                                                    "steps": 912}
     assert not (tmp_path / f"{run.name}.log").exists()  # colorkit run was never started
 
 
