@@ -1,0 +1,98 @@
+"""Does colour do harm off its domain? Everyday colour photos that no training saw (scikit-image's and
+matplotlib's sample photos), colorized by each model, against the grayscale photo.
+
+    .venv/bin/python benchmarks/off_domain.py MODEL... [--grid grid.png] [--render-size N]
+
+MODEL is a preset name, a run folder (its best generator) or a `.keras` file. For each photo (short side
+256 px) prints the mean CIEDE2000 to the original of the gray photo and of each colorization, and whether
+each is no larger than the gray's; with `--grid`, a sheet of the first five photos: gray, each model,
+original. The last line is a JSON object {photo: {"grayscale": dE, model: dE, ...}}.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+import skimage
+from skimage.color import deltaE_ciede2000
+
+from colorkit.color import rgb_to_lab
+
+SKIMAGE = Path(skimage.__file__).parent / "data"
+MATPLOTLIB = Path(matplotlib.get_data_path()) / "sample_data"
+PHOTOS = [SKIMAGE / "rocket.jpg", SKIMAGE / "chelsea.png", SKIMAGE / "astronaut.png", SKIMAGE / "coffee.png",
+          MATPLOTLIB / "grace_hopper.jpg", SKIMAGE / "motorcycle_left.png",
+          MATPLOTLIB / "Minduka_Present_Blue_Pack.png"]
+SHORT_SIDE = 256
+
+
+def read_photo(path):
+    rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    scale = SHORT_SIDE / min(rgb.shape[:2])
+    return cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+def open_model(name):
+    from colorkit import presets
+
+    path = Path(name)
+    if path.is_dir() and (path / "metrics.json").exists():  # a run folder: the checkpoint it was evaluated with
+        checkpoint = json.loads((path / "metrics.json").read_text()).get("checkpoint") or {}
+        path = path / checkpoint.get("file", "generator.keras")
+    return presets.load_generator(str(path))
+
+
+def mean_de2000(rgb, original):
+    return float(np.mean(deltaE_ciede2000(rgb_to_lab(original), rgb_to_lab(rgb))))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--names", nargs="+", help="column names (default: the models' folder names)")
+    parser.add_argument("--grid", type=Path)
+    parser.add_argument("--render-size", type=int, default=0, help="default: each generator's training size")
+    args = parser.parse_args(argv)
+    from colorkit.colorize import colorize, lightness
+    from colorkit.metrics import gray_image
+
+    names = args.names or [Path(m.rstrip("/")).name for m in args.models]
+    generators = [open_model(m) for m in args.models]
+    rows, results = [], {}
+    for path in PHOTOS:
+        original = read_photo(path)
+        gray = gray_image((lightness(original) / 50.0 - 1.0)[..., None].astype(np.float32))
+        images = {"grayscale": gray}
+        for name, generator in zip(names, generators):
+            images[name] = colorize(generator, original, render_size=args.render_size or None)
+        results[path.stem] = {name: mean_de2000(rgb, original) for name, rgb in images.items()}
+        rows.append((path.stem, [*images.values(), original]))
+    width = max(len(n) for n in names) + 2
+    print(f"{'photo':<28}{'grayscale':>11}" + "".join(f"{n:>{width}}" for n in names))
+    for photo, scores in results.items():
+        marks = "".join(f"{scores[n]:>{width - 2}.2f} {'ok' if scores[n] <= scores['grayscale'] else '--'}"
+                        for n in names)
+        print(f"{photo:<28}{scores['grayscale']:>11.2f}{marks}")
+    if args.grid:
+        import matplotlib.pyplot as plt
+
+        columns = ["gray", *names, "original"]
+        fig, axes = plt.subplots(5, len(columns), figsize=(2.6 * len(columns), 2.2 * 5), squeeze=False)
+        for r, (photo, images) in enumerate(rows[:5]):
+            for c, image in enumerate(images):
+                axes[r][c].imshow(image)
+                axes[r][c].set_axis_off()
+                if r == 0:
+                    axes[r][c].set_title(columns[c], fontsize=9)
+        fig.tight_layout()
+        fig.savefig(args.grid, dpi=90)
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
