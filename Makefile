@@ -26,8 +26,7 @@ install: $(STAMP)
 # --resume: a second `make demo` finishes an interrupted run and leaves a finished one as it is.
 # A progress bar and a summary per run; `make demo VERBOSE=1` streams every notebook cell's output.
 demo: $(STAMP)
-	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND)) \
-		$(if $(VERBOSE),-v)
+	$(VENV)/bin/colorkit run params/demo_cgan.yaml params/demo_wgangp.yaml --resume $(if $(BACKEND),--backend $(BACKEND)) $(if $(VERBOSE),-v)
 
 # The four real runs (256 px, meant for a GPU); data from $COLORKIT_DATA, else data/, else ../shared/datasets.
 run: $(STAMP)
