@@ -152,6 +152,10 @@ def export(model_or_preset, fmt, out_path, force=False):
     from colorkit.colorize import input_size, size_multiple
 
     generator = presets.load_generator(model_or_preset)
+    if fmt == "onnx" and backend == "jax" and generator.get_config().get("prior", "none") != "none":
+        raise ValueError("onnx export of a generator with the semantic prior does not work on the jax backend "
+                         "(jax2onnx cannot build the prior's resize for a variable photo size); run it with "
+                         "KERAS_BACKEND=tensorflow: the weights are the same on every backend")
     image_size, multiple = input_size(generator), size_multiple(generator)
     signature, kwargs = _signature(fmt, backend, multiple)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,23 @@ TINY_GAN_UNET = {"base_filters": TINY_GAN["base_filters"]}
 def test_bad_prior_names_the_choices():
     with pytest.raises(ValueError, match=r"prior must be one of \('none', 'inception'\)"):
         UNetGenerator(SIZE, prior="vgg")
+
+
+def test_prior_exports_to_onnx_on_tensorflow_and_jax_says_where(photos, tmp_path):
+    from colorkit import export
+
+    backend = keras.config.backend()
+    if backend == "torch":
+        pytest.skip("no ONNX export on torch for any generator (tests/test_export.py checks the refusal)")
+    generator = UNetGenerator(SIZE, **TINY_GAN_UNET, **PRIOR)
+    generator.save(tmp_path / "g.keras")
+    if backend == "jax":
+        with pytest.raises(ValueError, match="KERAS_BACKEND=tensorflow"):
+            export.export(tmp_path / "g.keras", "onnx", tmp_path / "g.onnx")
+        return
+    export.export(tmp_path / "g.keras", "onnx", tmp_path / "g.onnx")
+    onnx = export.OnnxGenerator(tmp_path / "g.onnx")
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 64, 96, 1)).astype("float32")  # another size and aspect
+    from colorkit.colorize import _predict
+
+    np.testing.assert_allclose(onnx.predict_on_batch(x), _predict(generator, x), atol=1e-5)

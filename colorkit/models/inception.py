@@ -10,6 +10,7 @@ import functools
 import keras
 from keras import ops
 
+from colorkit.models.layers import resize_bilinear
 from colorkit.pretrained import folded_inception_weights
 
 FEATURES = 2048
@@ -115,7 +116,7 @@ class InceptionV3Features(keras.layers.Layer):
     def call(self, rgb):
         x = ops.cast(rgb, self.compute_dtype)
         if tuple(x.shape[1:3]) != (self.input_size, self.input_size):
-            x = ops.image.resize(x, (self.input_size, self.input_size), interpolation="bilinear", antialias=False)
+            x = resize_bilinear(x, self.input_size, self.input_size)
         x = x / 128.0 - 1.0  # uint8 / 128 - 1, as the TF graph's input
         for name in STEM:
             x = ops.max_pool(x, 3, 2, "valid") if name == "pool" else self._conv(name, x)

@@ -235,3 +235,28 @@ def upsampling_layer(kind, filters, name):
     if kind == "transpose":
         return Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=name)
     return PhaseConv2DTranspose(filters, use_bias=False, name=name)
+
+
+def _bilinear_weights(size_out, size_in):
+    """``(size_out, size_in)`` weights of a half-pixel bilinear resize along one axis: the tent
+    ``max(0, 1 - |source position - j|)``, built from ops so that either size may be dynamic."""
+    size_in_f, size_out_f = ops.cast(size_in, "float32"), ops.cast(size_out, "float32")
+    position = (ops.cast(ops.arange(0, size_out, 1), "float32") + 0.5) * (size_in_f / size_out_f) - 0.5
+    position = ops.clip(position, 0.0, size_in_f - 1.0)
+    return ops.relu(1.0 - ops.abs(position[:, None] - ops.cast(ops.arange(0, size_in, 1), "float32")[None, :]))
+
+
+def resize_bilinear(images, height, width):
+    """`ops.image.resize(images, (height, width))` (bilinear, half-pixel, no antialiasing) as two small
+    matrix products, for sizes only known when the model runs (a photo rendered at another size, an
+    ONNX export with variable height and width), where `ops.image.resize` needs Python ints on some
+    backends. Computed in float32, returned in the images' dtype.
+
+    Example:
+    >>> resize_bilinear(np.ones((1, 6, 6, 2), "float32"), 8, 12).shape
+    (1, 8, 12, 2)
+    """
+    shape = ops.shape(images)
+    rows, cols = _bilinear_weights(height, shape[1]), _bilinear_weights(width, shape[2])
+    resized = ops.einsum("hi,bijc,wj->bhwc", rows, ops.cast(images, "float32"), cols)
+    return ops.cast(resized, images.dtype)

@@ -9,6 +9,8 @@ other than its training size.
 import keras
 from keras import ops
 
+from colorkit.models.layers import resize_bilinear
+
 PRIORS = ("none", "inception")
 PRIOR_LAYER = "prior_inception"
 # Lab L (0..100) -> relative luminance, then sRGB's transfer curve (the gray of ab = 0).
@@ -29,9 +31,10 @@ class GrayRGB(keras.layers.Layer):
     def call(self, l_norm):
         l = (ops.cast(l_norm, "float32") + 1.0) * 50.0
         y = ops.where(l > _EPSILON_L, ((l + 16.0) / 116.0) ** 3, l / _KAPPA)
-        y = ops.clip(y, 0.0, 1.0)
-        srgb = ops.where(y <= 0.0031308, 12.92 * y, 1.055 * ops.power(ops.maximum(y, 1e-12), 1 / 2.4) - 0.055)
-        return ops.repeat(255.0 * srgb, 3, axis=-1)
+        y = ops.clip(y, 1e-12, 1.0)  # above 0: the log stays finite
+        srgb = ops.where(y <= 0.0031308, 12.92 * y, 1.055 * ops.exp(ops.log(y) / 2.4) - 0.055)  # y^(1/2.4)
+        gray = 255.0 * srgb
+        return ops.concatenate([gray, gray, gray], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 3)
@@ -57,18 +60,6 @@ class TileConcat(keras.layers.Layer):
         return (*x[:3], x[3] + vector[-1])
 
 
-def _bilinear_matrix(size_out, size_in):
-    """``(size_out, size_in)`` weights of a half-pixel bilinear resize along one axis (as
-    `ops.image.resize`), built with ops so that `size_out` may be a dynamic size."""
-    position = (ops.cast(ops.arange(size_out), "float32") + 0.5) * (size_in / ops.cast(size_out, "float32")) - 0.5
-    position = ops.clip(position, 0.0, size_in - 1.0)
-    low = ops.floor(position)
-    weight = (position - low)[:, None]
-    low = ops.cast(low, "int32")
-    high = ops.minimum(low + 1, size_in - 1)
-    return ops.one_hot(low, size_in) * (1.0 - weight) + ops.one_hot(high, size_in) * weight
-
-
 @keras.saving.register_keras_serializable(package="colorkit")
 class ResizeConcat(keras.layers.Layer):
     """Concatenate a fixed-size feature map, resized bilinearly to a map's height and width (which may
@@ -82,10 +73,7 @@ class ResizeConcat(keras.layers.Layer):
     def call(self, inputs):
         x, features = inputs
         shape = ops.shape(x)
-        rows = _bilinear_matrix(shape[1], features.shape[1])
-        cols = _bilinear_matrix(shape[2], features.shape[2])
-        resized = ops.einsum("hi,bijc,wj->bhwc", rows, ops.cast(features, "float32"), cols)
-        return ops.concatenate([x, ops.cast(resized, x.dtype)], axis=-1)
+        return ops.concatenate([x, resize_bilinear(features, shape[1], shape[2])], axis=-1)
 
     def compute_output_shape(self, input_shapes):
         (x, features) = input_shapes
