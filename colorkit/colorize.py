@@ -167,7 +167,11 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0):
 
 
 def collect(inputs):
-    """(file, output name without suffix) for each input file, folders searched recursively."""
+    """(file, output name without suffix) for each input file, folders searched recursively.
+
+    Raises:
+        FileNotFoundError: a missing input, or no image among them.
+    """
     found = []
     for item in inputs:
         path = Path(item).expanduser()
@@ -177,6 +181,8 @@ def collect(inputs):
             found.append((path, Path(path.stem)))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
+    if not found:
+        raise FileNotFoundError(f"no images found in {', '.join(map(str, inputs))}")
     return found
 
 
@@ -232,8 +238,6 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
         FileExistsError: an output exists and not `overwrite`.
     """
     files = collect(inputs)
-    if not files:
-        raise FileNotFoundError(f"no images found in {', '.join(map(str, inputs))}")
     from colorkit import presets
 
     check_saturation(saturation)

@@ -73,6 +73,7 @@ BAD = [
     ["colorize", "{photo}", "--out", "{tmp}/o", "--saturation", "-1"],
     ["colorize", "{photo}", "--out", "{tmp}/o", "--preset", "nope"],
     ["colorize", "{tmp}/missing.jpg", "--out", "{tmp}/o", "--engine", "keras"],
+    ["colorize", "{tmp}/empty", "--out", "{tmp}/o"],  # no image in it
     ["colorize", "--model", "{tmp}/g.keras", "{photo}", "--out", "{tmp}/o", "--render-size", "10"],
     ["evaluate", "--preset", "flowers", "{tmp}", "--size", "64"],
     ["evaluate", "--preset", "nope", "{tmp}"],
@@ -90,6 +91,7 @@ def test_bad_arguments_exit_2_before_any_framework_is_imported(tmp_path):
     from helpers import smooth_photo
 
     cv2.imwrite(str(tmp_path / "p.jpg"), smooth_photo(40, 60))
+    (tmp_path / "empty").mkdir()
     (tmp_path / "p.png").write_bytes(b"kept")
     cases = [[a.format(photo=tmp_path / "p.jpg", tmp=tmp_path) for a in case] for case in BAD]
     script = textwrap.dedent(f"""
@@ -103,6 +105,7 @@ def test_bad_arguments_exit_2_before_any_framework_is_imported(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == f"{[2] * len(BAD)} []", done.stderr
     errors = done.stderr.strip().splitlines()
     assert len(errors) == len(BAD) and all(": error: " in line for line in errors)
-    assert "multiple of 32" in errors[0] and "multiple of 4" in errors[5] and "use --size 128" in errors[6]
+    assert "multiple of 32" in errors[0] and "multiple of 4" in errors[6] and "use --size 128" in errors[7]
+    assert "no images found" in errors[5]
     assert f"{tmp_path / 'p.png'} already exists (pass --force" in errors[-1]
     assert (tmp_path / "p.png").read_bytes() == b"kept"
