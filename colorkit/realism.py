@@ -82,9 +82,25 @@ class InceptionFeatures:
 
 
 def fid(features, reference):
-    """FID of two ``(N, 2048)`` feature sets."""
-    return frechet_distance(features.mean(0), np.cov(features, rowvar=False),
-                            reference.mean(0), np.cov(reference, rowvar=False))
+    """FID of two ``(n, d)`` and ``(m, d)`` feature sets: :func:`colorkit.metrics.frechet_distance` of their
+    means and covariances, computed in the photos' space rather than the features'.
+
+    With A and B the centred features, the non-zero eigenvalues of ``S1 S2`` are the squared singular
+    values of ``A B^T / sqrt((n - 1)(m - 1))``, an n x m matrix: exact, and about a second where the
+    2048 x 2048 matrix square root takes minutes on one core.
+
+    Example:
+    >>> x = np.random.default_rng(0).normal(size=(50, 4))
+    >>> y = x[::-1] * 2 + 1
+    >>> m = lambda f: (f.mean(0), np.cov(f, rowvar=False))
+    >>> bool(np.isclose(fid(x, y), frechet_distance(*m(x), *m(y))))
+    True
+    """
+    a, b = features - features.mean(0), reference - reference.mean(0)
+    n, m = len(a), len(b)
+    trace_root = np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt((n - 1) * (m - 1))
+    mean_gap = np.sum((features.mean(0) - reference.mean(0)) ** 2)
+    return float(mean_gap + np.sum(a**2) / (n - 1) + np.sum(b**2) / (m - 1) - 2 * trace_root)
 
 
 def kid(features, reference, subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=0):
