@@ -91,7 +91,7 @@ def run_variant(dataset, variant, args):
     half = budget // 2 if args.steps else budget / 2
     prior = "_prior" if pretrain.get("prior", "none") != "none" else ""
     first_name = f"{dataset}_{pretrain['model']}{prior}_first_{half:g}{unit}{seed}"
-    first = run_stage(dataset, first_name, pretrain, half, args)
+    first = run_stage(dataset, first_name, {**pretrain, "realism": False}, half, args)  # not in the tables
     if first is None:
         return None
     init = str(args.outputs / first_name / "generator.keras")
