@@ -206,6 +206,7 @@ def test_wgangp_run_through_the_notebooks_streaming_its_images(smoke_outputs):
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent
 def test_resuming_a_finished_run_does_nothing(smoke_outputs):
     outputs, _ = smoke_outputs
     generator = outputs / "smoke" / "generator.keras"
