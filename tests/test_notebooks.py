@@ -24,9 +24,8 @@ def load(notebook):
     return json.loads(params.notebook_path(notebook).read_text())
 
 
-# Every notebook, by the house style's tutobook rules (docs: /work/shared/notes/style.md, Notebooks).
+# Every notebook, by the house style's tutobook rules.
 ALL = sorted(path.stem for path in params.notebooks_dir().glob("*.ipynb"))
-UNTYPED = {"colorize", "compare", "turing_test"}  # issue 27: parameters without their type; to be typed
 
 
 def comment_lines(source):
@@ -35,9 +34,7 @@ def comment_lines(source):
 
 
 @pytest.mark.backend_independent
-@pytest.mark.parametrize("notebook", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="untyped parameters (issue 27)"))
-    if name in UNTYPED else name for name in ALL])
+@pytest.mark.parametrize("notebook", ALL)
 def test_layout(notebook):
     """An H1 title and the purpose; a cell of imports; a `parameters` cell of typed literals, one per
     line, each commented; a cell that derives and checks; then one sentence of prose before each call
