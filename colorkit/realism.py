@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorkit.metrics import frechet_distance
 from colorkit.models.inception import SIZE
 
 MIN_IMAGES = 10  # of each set, for a test to mean anything
@@ -90,6 +89,7 @@ def fid(features, reference):
     2048 x 2048 matrix square root takes minutes on one core.
 
     Example:
+    >>> from colorkit.metrics import frechet_distance
     >>> x = np.random.default_rng(0).normal(size=(50, 4))
     >>> y = x[::-1] * 2 + 1
     >>> m = lambda f: (f.mean(0), np.cov(f, rowvar=False))
