@@ -1,19 +1,21 @@
 """Run parameters: the notebooks' `parameters` cells are the schema, YAML files override them.
 
 Each parameter is declared once, as `name: type = value  # help` in the `parameters` cell of
-`notebooks/train.ipynb` or `notebooks/evaluate.ipynb`, and read from there with
-`papermill.inspect_notebook`. A help text that starts with `a | b | c` lists the allowed
-values. A YAML file or a `--set key=value` may only name declared keys, with the declared
-type (an int is accepted for a float), as in nanoGPT's configurator. Everything here is
-checked before a kernel starts, including that the dataset is where it should be. Imports stay
-light (the dataset modules load on use), so that `colorkit --help` answers at once.
+`notebooks/train.ipynb` or `notebooks/evaluate.ipynb`, and read from there. A help text that
+starts with `a | b | c` lists the allowed values. A YAML file or a `--set key=value` may only
+name declared keys, with the declared type (an int is accepted for a float), as in nanoGPT's
+configurator. Everything here is checked before a kernel starts, including that the dataset is
+where it should be. Imports stay light (the dataset modules load on use), so that `colorkit
+--help` answers at once and a bad file is refused in about a second.
 """
 
 import ast
 import functools
+import io
 import json
 import os
 import re
+import tokenize
 from pathlib import Path
 
 import yaml
@@ -50,21 +52,34 @@ def notebook_path(name):
     return notebooks_dir() / f"{name}.ipynb"
 
 
+def _parameters_cell(path):
+    """The source of the notebook's cell tagged `parameters`, read as JSON (papermill's reader loads
+    jsonschema, seconds before any check could answer)."""
+    for cell in json.loads(Path(path).read_text())["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return "".join(cell["source"])
+    raise ParamsError(f"{path}: no cell is tagged `parameters`")
+
+
 @functools.cache
 def notebook_schema(name):
-    """`{key: {"type", "default", "help", "choices"}}` of one notebook's `parameters` cell."""
-    import papermill
-
+    """`{key: {"type", "default", "help", "choices"}}` of one notebook's `parameters` cell, where each
+    line is `name: type = literal  # help`."""
+    path = notebook_path(name)
+    source = _parameters_cell(path)
+    comments = {token.start[0]: token.string.lstrip("#").strip()
+                for token in tokenize.generate_tokens(io.StringIO(source).readline) if token.type == tokenize.COMMENT}
     schema = {}
-    for key, info in papermill.inspect_notebook(str(notebook_path(name))).items():
-        kind = info["inferred_type_name"]
-        if kind not in TYPES:
-            raise ParamsError(f"{notebook_path(name)}: parameter {key!r} needs a plain type "
-                              f"annotation ({', '.join(TYPES)}), got {kind!r}")
-        match = _CHOICES.match(info["help"] or "")
+    for node in ast.parse(source).body:
+        kind = node.annotation.id if isinstance(node, ast.AnnAssign) and isinstance(node.annotation, ast.Name) else None
+        if kind not in TYPES or not isinstance(node.target, ast.Name):
+            raise ParamsError(f"{path}: parameter line {ast.unparse(node)!r} needs a plain type annotation "
+                              f"({', '.join(TYPES)})")
+        help_text = comments.get(node.lineno, "")
+        match = _CHOICES.match(help_text)
         choices = tuple(c.strip() for c in match.group(1).split("|")) if match else None
-        schema[key] = {"type": kind, "default": ast.literal_eval(info["default"]), "help": info["help"],
-                       "choices": choices}
+        schema[node.target.id] = {"type": kind, "default": ast.literal_eval(node.value), "help": help_text,
+                                  "choices": choices}
     return schema
 
 
