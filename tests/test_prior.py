@@ -23,12 +23,12 @@ def photos():
 
 
 # l1 shares the generator and the step (gan/base.py) with the GANs, and trains with the prior in make quality.
-# XLA compiles the Inception into every JAX step for a minute on a loaded CI core: there wgangp (whose critic
-# the prior does not touch) is left to TensorFlow and PyTorch, and cgan covers the prior in a JAX step.
+# Tracing or compiling the Inception into a step takes tens of seconds on TensorFlow and JAX: cgan covers the
+# prior in their compiled steps, and wgangp (whose critic the prior does not touch) runs on eager PyTorch.
 @pytest.mark.parametrize("model", ["cgan", "wgangp"])
 def test_prior_trains_saves_and_resumes_with_the_same_weights(photos, model, tmp_path):
-    if model == "wgangp" and keras.config.backend() == "jax":
-        pytest.skip("compile time: the prior in a JAX step is covered by cgan")
+    if model == "wgangp" and keras.config.backend() != "torch":
+        pytest.skip("CI time: the prior in a compiled step is covered by cgan")
     l, ab = photos
     keras.utils.set_random_seed(3)
     gan = build_gan(model, SIZE, seed=3, n_critic=2, **TINY_GAN, **PRIOR)
