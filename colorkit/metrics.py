@@ -31,15 +31,11 @@ With a reference set of other real photos, :func:`evaluate_generator` adds the r
 and the real photos' own ``fid`` and ``kid`` against the reference (the floor) as ``baselines.real``.
 """
 
-import logging
-
 import numpy as np
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import structural_similarity
 
 from colorkit.color import AB_SCALE, L_MAX, network_to_rgb, rgb_to_lab
-
-log = logging.getLogger(__name__)
 
 PSNR_CAP = 100.0
 AUC_MAX_ERROR = 150.0
