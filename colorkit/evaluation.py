@@ -52,12 +52,12 @@ def realism_reference(run, test):
     from colorkit.pretrained import inception_file
     from colorkit.realism import MIN_IMAGES
 
-    reference = open_images(run.config, progress=False)[0]["val"]
     try:
         inception_file()
     except FileNotFoundError as err:
         print(f"realism metrics skipped: {err}")
         return None
+    reference = open_images(run.config, progress=False)[0]["val"]
     if min(len(test), len(reference)) < MIN_IMAGES:
         print(f"realism metrics skipped: they need {MIN_IMAGES} test and validation photos, "
               f"got {len(test)} and {len(reference)}")
