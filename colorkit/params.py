@@ -209,6 +209,9 @@ def check_dataset(values, source):
     except datasets.DatasetNotFound as err:
         if values.get("download") and values["dataset"] in ("flowers102", "stanford_dogs"):
             return  # the train notebook fetches it
+        if values.get("download") and values["dataset"] == "photos" and (
+                datasets.photos.missing_parts(dataset_dir(values)) == [datasets.photos.FLOWERS]):
+            return  # the train notebook fetches the flowers102 part; the dog crops cannot be fetched
         hint = "\n(or set download: true to fetch it)" if values["dataset"] in ("flowers102",
                                                                                   "stanford_dogs") else ""
         raise ParamsError(f"{source}: dataset {values['dataset']!r}: {err}{hint}") from err

@@ -22,6 +22,7 @@ from colorkit.datasets import (
     DATASETS,
     SPLIT_POLICIES,
     DatasetNotFound,
+    default_data_dir,
     ensure_dataset,
     folder,
     load_splits,
@@ -129,13 +130,14 @@ def _every(splits):
 # --- registry, names and errors -------------------------------------------------------------------
 
 def test_registry_lists_every_dataset_with_its_default_first():
-    assert DATASETS == ("flowers102", "stanford_dogs", "places365", "folder", "sample")
+    assert DATASETS == ("flowers102", "stanford_dogs", "places365", "folder", "sample", "photos")
     assert set(SPLIT_POLICIES) == set(DATASETS)
     assert SPLIT_POLICIES["flowers102"] == ("large_train", "official")
     assert SPLIT_POLICIES["stanford_dogs"] == ("official",)
     assert SPLIT_POLICIES["places365"] == ("standard",)
     assert SPLIT_POLICIES["folder"] == ("random_80_10_10", "all_train", "all_test", "subfolders")
     assert SPLIT_POLICIES["sample"] == ("by_photo",)
+    assert SPLIT_POLICIES["photos"] == ("default",)
 
 
 def test_unknown_dataset_and_split_name_the_value_and_the_choices(tmp_path):
@@ -185,6 +187,7 @@ def test_default_data_dir_comes_from_the_environment(tmp_path, monkeypatch):
     build_flowers(tmp_path / "flowers102")
     monkeypatch.setenv("COLORKIT_DATA", str(tmp_path))
     assert load_splits("flowers102", split="official").counts() == {"train": 4, "val": 4, "test": 4}
+    assert default_data_dir("photos") == tmp_path  # photos' two parts sit side by side in it
 
 
 # --- Oxford 102 Flowers ---------------------------------------------------------------------------
@@ -482,3 +485,47 @@ def test_folder_subfolders_policy_keeps_the_shipped_split(tmp_path):
     shutil.rmtree(tmp_path / "test")
     with pytest.raises(DatasetNotFound, match="test/"):
         folder.load_splits(tmp_path, "subfolders")
+
+
+def test_real_photos_are_both_parts_split_by_split():
+    root = shared_dataset("flowers102").parent
+    shared_dataset("stanford_dogs_crops")
+    flowers = load_splits("flowers102", root / "flowers102", "large_train")
+    crops = load_splits("folder", root / "stanford_dogs_crops", "subfolders")
+    photos = load_splits("photos", root)
+    assert (photos.dataset, photos.split) == ("photos", "default")
+    for name, part in photos.items():
+        assert part == getattr(flowers, name) + getattr(crops, name)  # the parts' own Examples, in order
+    assert photos.counts() == {"train": 5843 + 11400, "val": 1020 + 600, "test": 1020 + 1200}
+    trained = {Path(e.path).resolve() for e in photos.train + photos.val}
+    assert not trained & {Path(e.path).resolve() for e in photos.test}
+    assert all("/stanford_dogs_crops/test/" in e.path for e in photos.test[len(flowers.test):])
+    assert ensure_dataset("photos", root) == root
+
+
+def test_photos_without_a_part_names_the_missing_folder(tmp_path):
+    shared = shared_dataset("flowers102").parent
+    shared_dataset("stanford_dogs_crops")
+    (tmp_path / "flowers102").symlink_to(shared / "flowers102")
+    for call in (lambda: load_splits("photos", tmp_path), lambda: ensure_dataset("photos", tmp_path, download=True)):
+        with pytest.raises(DatasetNotFound) as err:
+            call()  # download=True fetches nothing: the crops cannot be downloaded
+        first_line, *rest = str(err.value).splitlines()
+        assert first_line == f"photos: {tmp_path} is missing stanford_dogs_crops/"
+        assert "cannot be downloaded" in rest[0] and "Oxford" not in str(err.value)
+    # Only a few crops in train/, none in test/: the empty subfolder is named.
+    breed = next((shared / "stanford_dogs_crops" / "train").iterdir())
+    (tmp_path / "stanford_dogs_crops" / "train" / breed.name).mkdir(parents=True)
+    for photo in sorted(breed.iterdir())[:3]:
+        (tmp_path / "stanford_dogs_crops" / "train" / breed.name / photo.name).symlink_to(photo)
+    with pytest.raises(DatasetNotFound, match=r"stanford_dogs_crops/ has no photos in test/"):
+        ensure_dataset("photos", tmp_path)
+    # The crops alone: flowers102/ is named, with how to fetch it.
+    (tmp_path / "flowers102").unlink()
+    (tmp_path / "stanford_dogs_crops").rename(tmp_path / "partial")
+    (tmp_path / "stanford_dogs_crops").symlink_to(shared / "stanford_dogs_crops")
+    with pytest.raises(DatasetNotFound) as err:
+        load_splits("photos", tmp_path)
+    first_line, *rest = str(err.value).splitlines()
+    assert first_line == f"photos: {tmp_path} is missing flowers102/"
+    assert "102flowers.tgz" in "\n".join(rest) and 'ensure_dataset("photos"' in rest[-1]

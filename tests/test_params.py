@@ -79,7 +79,7 @@ def test_every_params_file_validates(path, monkeypatch):
     declared = declared_parameters()
     assert set(keys) <= set(declared), f"{path.name}: keys the notebooks do not declare"
     assert keys["run_name"] == path.stem or path.stem == "smoke"
-    real = keys.get("dataset") in ("flowers102", "stanford_dogs", "folder")
+    real = keys.get("dataset") in ("flowers102", "stanford_dogs", "folder", "photos")
     if real and not SHARED_DATASETS.is_dir():
         pytest.skip(f"shared datasets not at {SHARED_DATASETS}")
     monkeypatch.setenv("COLORKIT_DATA", str(SHARED_DATASETS))
@@ -148,6 +148,20 @@ def test_missing_dataset_says_what_to_put_where(tmp_path):
     assert str(path) in message and "Oxford 102 Flowers not found" in message
     assert "setid.mat" in message and "102flowers.tgz" in message and str(tmp_path / "nothing") in message
     load_params(path, ["download=true"])  # will be fetched by the notebook: accepted
+
+
+def test_photos_dataset_names_its_missing_part_and_downloads_only_flowers(tmp_path):
+    if not (SHARED_DATASETS / "stanford_dogs_crops").is_dir():
+        pytest.skip(f"shared datasets not at {SHARED_DATASETS}")
+    (tmp_path / "stanford_dogs_crops").symlink_to(SHARED_DATASETS / "stanford_dogs_crops")
+    path = write(tmp_path, f"dataset: photos\ndata_dir: {tmp_path}\n")
+    with pytest.raises(ParamsError, match=r"dataset 'photos': photos: .* is missing flowers102/"):
+        load_params(path)
+    load_params(path, ["download=true"])  # the notebook fetches the flowers102 part: accepted
+    (tmp_path / "stanford_dogs_crops").unlink()
+    (tmp_path / "flowers102").symlink_to(SHARED_DATASETS / "flowers102")
+    with pytest.raises(ParamsError, match=r"missing stanford_dogs_crops/(.|\n)*cannot be downloaded"):
+        load_params(path, ["download=true"])
 
 
 def test_folder_dataset_needs_a_folder(tmp_path):
