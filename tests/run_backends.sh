@@ -15,7 +15,7 @@ pass() {  # backend, skip-backend-independent (0|1), pytest args...
     local backend=$1 skip=$2
     shift 2
     KERAS_BACKEND=$backend COLORKIT_SKIP_BACKEND_INDEPENDENT=$skip "$PY" -m pytest -q -p no:cacheprovider \
-        --basetemp="$BASE/$backend" --durations=12 "$@" > "$LOGS/$backend.log" 2>&1
+        --basetemp="$BASE/$backend" --durations=25 "$@" > "$LOGS/$backend.log" 2>&1
     echo $? > "$LOGS/$backend.rc"
 }
 

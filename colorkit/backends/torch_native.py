@@ -99,15 +99,17 @@ def _same_padding(x, kernel_size, strides):
 def _nchw(inputs, kernel):
     """The NHWC input and the Keras kernel as torch's NCHW and OIHW (IOHW) views."""
     x, kernel = keras.ops.convert_to_tensor(inputs), keras.ops.convert_to_tensor(kernel)
-    return x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)
+    weight = kernel.permute(3, 2, 0, 1)
+    if weight.dtype in (torch.float16, torch.bfloat16) and weight.device.type == "cpu":
+        # oneDNN has no float16 here, nor bfloat16 on a CPU without AVX-512 BF16 or AMX: the reference
+        # kernels (slow_conv2d) then want a dense kernel. A half-precision kernel is a fresh cast anyway.
+        weight = weight.contiguous()
+    return x.permute(0, 3, 1, 2), weight
 
 
 def conv2d(inputs, kernel, strides, padding):
     """`ops.conv` for NHWC inputs and an HWIO kernel, dilation 1, no groups."""
     x, weight = _nchw(inputs, kernel)
-    if weight.dtype == torch.float16 and weight.device.type == "cpu":
-        # oneDNN has no float16 here; the reference kernel (slow_conv2d) wants a dense OIHW kernel.
-        weight = weight.contiguous()
     pad = 0
     if padding == "same":
         x, pad = _same_padding(x, weight.shape[2:], strides)
