@@ -7,6 +7,7 @@ import cv2
 import keras
 import numpy as np
 
+from colorkit import hints as colour_hints
 from colorkit.cache import DecodedImages, usable_cores
 
 MAX_ZOOM = 1.15  # largest augmentation upscale before cropping back
@@ -66,6 +67,9 @@ class ColorBatches(keras.utils.PyDataset):
     ``callbacks=[batches.epoch_callback()]``, which makes fit's epoch ``e`` serve epoch
     ``e``: Keras also calls ``on_epoch_end`` once when ``fit`` starts, so without it epoch
     ``e`` serves ``e + 1`` (still reproducible and resumable, but offset).
+    With ``hints`` the inputs are ``[L, a, b, mask]``: points of each image's own colour revealed as
+    :func:`colorkit.hints.simulate` draws them, from ``default_rng([seed, epoch, image])`` (epoch 0
+    when not shuffling, so that validation always sees the same hints).
     Extra kwargs (``workers`` ...) go to ``PyDataset``.
 
     Args:
@@ -77,11 +81,13 @@ class ColorBatches(keras.utils.PyDataset):
         drop_remainder: bool. Leave out the last partial batch. Defaults to True.
         max_images: int. Keep only the first N images when > 0. Defaults to 0.
         shard: (int, int). This process's index and the number of processes. Defaults to (0, 1).
+        hints: bool. Add simulated colour hints to the inputs. Defaults to False.
     """
 
     def __init__(self, lab_array, batch_size, *, augment=False, shuffle=True, seed=0,
-                 drop_remainder=True, max_images=0, shard=(0, 1), **kwargs):
+                 drop_remainder=True, max_images=0, shard=(0, 1), hints=False, **kwargs):
         super().__init__(**kwargs)
+        self.hints = hints
         self.lab = lab_array[:max_images] if max_images > 0 else lab_array
         self.batch_size = int(batch_size)
         self.augment, self.shuffle, self.seed = augment, shuffle, seed
@@ -133,7 +139,13 @@ class ColorBatches(keras.utils.PyDataset):
         if self.augment:
             draws = draw_augmentation(np.random.default_rng([self.seed, self._epoch, index]), len(rows))
             draws = tuple(d[local] for d in draws)
-        return self._read(rows[local], draws)
+        l, ab = self._read(rows[local], draws)
+        if not self.hints:
+            return l, ab
+        epoch = self._epoch if self.shuffle else 0
+        hint_ab, mask = colour_hints.simulate(ab, [np.random.default_rng([self.seed, epoch, int(row), 1])
+                                                   for row in rows[local]])
+        return colour_hints.with_hints(l, hint_ab, mask), ab
 
     def _read(self, rows, draws):
         """(L, ab) of the images at ``rows``, augmented by ``draws``: a cached image is read,

@@ -199,6 +199,11 @@ def run_colorize(args):
     try:
         # Every check before the model loads: a framework takes seconds to start.
         check_saturation(args.saturation)
+        hints = _hints(args, images, videos)
+        config = engines.generator_config(model) if hints else None  # a missing preset or file fails here too
+        if config is not None and not config.get("hints", False):
+            raise ValueError(f"{model} was trained without colour hints: leave out --hint/--hints, or colorize "
+                             "with a generator trained with `hints: true`")
         sizes = engines.sizes(model)  # a missing preset or file fails here
         if args.render_size is not None and sizes:
             check_render_size(args.render_size, *sizes)
@@ -214,7 +219,7 @@ def run_colorize(args):
         summary = {"written": [], "skipped": []}
         if images:
             summary = colorize_files(generator, images, args.out, args.render_size, progress=not args.quiet,
-                                     saturation=args.saturation)
+                                     saturation=args.saturation, hints=hints)
         if videos:
             summary["videos"] = [colorize_video(generator, video, target, args.render_size, args.temporal,
                                                 progress=not args.quiet, saturation=args.saturation)
@@ -236,6 +241,21 @@ def run_colorize(args):
     return 0
 
 
+def _hints(args, images, videos):
+    """The colour hints of --hint and --hints, checked against the one photo they belong to."""
+    from colorkit import hints as colour_hints
+    from colorkit.colorize import check_hinted_photo, collect
+
+    found = [colour_hints.parse_hint(text) for text in args.hint]
+    if args.hints:
+        found += colour_hints.read_hints(args.hints)
+    if found:
+        if videos:
+            raise ValueError("colour hints are pixels of one photo; they do not apply to videos")
+        check_hinted_photo(collect(images), found)
+    return found
+
+
 def add_colorize(subparsers):
     from colorkit.presets import DEFAULT
 
@@ -255,6 +275,12 @@ def add_colorize(subparsers):
                         help="short side the network runs at (default: its training size)")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="multiply the predicted colour (chroma): 1.25 is more vivid, at some fidelity (default 1)")
+    parser.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB",
+                        help="a colour hint: this colour at pixel (X, Y) of the photo, from its top-left corner "
+                             "(repeatable; one photo; a preset or model trained with hints)")
+    parser.add_argument("--hints", default=None, metavar="HINTS.json",
+                        help='colour hints from a file: [{"x": .., "y": .., "colour": "#RRGGBB"}, ...], '
+                             "as the JupyterLab app saves them")
     parser.add_argument("--temporal", choices=("flow", "none"), default="flow",
                         help="videos: propagate colour along optical flow (default) or colour each frame alone")
     parser.add_argument("--engine", choices=("auto", "onnx", "keras"), default="auto",

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from colorkit import hints as colour_hints
 from colorkit.color import L_MAX, denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, read_rgb
@@ -70,14 +71,14 @@ def _network_input(l, size, multiple):
 
 
 def _predict(generator, x):
-    """ab of a batch of network L ``(B, h, w, 1)`` at any multiple of the U-Net's stride: the U-Net
+    """ab of a batch of network inputs ``(B, h, w, C)`` at any multiple of the U-Net's stride: the U-Net
     is fully convolutional, so its input-shape check is relaxed for this call."""
     if not hasattr(generator, "input_spec"):  # an exported generator: no Keras in this process
         return np.asarray(generator.predict_on_batch(x), np.float32)
     import keras
 
     spec = generator.input_spec
-    generator.input_spec = keras.InputSpec(shape=(None, None, None, 1))
+    generator.input_spec = keras.InputSpec(shape=(None, None, None, x.shape[-1]))
     try:
         return np.asarray(generator.predict_on_batch(x), np.float32)
     finally:
@@ -110,13 +111,25 @@ def saturate(ab_norm, saturation):
     return np.clip(np.asarray(ab_norm, np.float32) * np.float32(saturation), -1.0, 1.0)
 
 
-def predict_ab(generator, lightnesses, render_size=None, saturation=1.0):
+def check_hints_accepted(generator, hints):
+    """Raise ValueError when colour hints are given to a generator trained without them."""
+    if any(hints or ()) and not colour_hints.takes_hints(generator):
+        raise ValueError("this generator was trained without colour hints (train one with `hints: true`, "
+                         "or leave the hints out)")
+
+
+def predict_ab(generator, lightnesses, render_size=None, saturation=1.0, hints=None):
     """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
     (0..100), as :func:`colorize` computes it, times `saturation` (within the ab range); those that
-    render at the same shape share a batch."""
+    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None."""
     check_saturation(saturation)
+    check_hints_accepted(generator, hints)
     size, multiple = _render_size(generator, render_size)
     inputs = [_network_input(l, size, multiple) for l in lightnesses]
+    if colour_hints.takes_hints(generator):
+        hints = hints or [()] * len(inputs)
+        inputs = [colour_hints.with_hints(x, *colour_hints.hint_maps(points, l.shape, x.shape[:2]))
+                  for x, l, points in zip(inputs, lightnesses, hints)]
     by_shape = {}
     for i, x in enumerate(inputs):
         by_shape.setdefault(x.shape, []).append(i)
@@ -129,17 +142,18 @@ def predict_ab(generator, lightnesses, render_size=None, saturation=1.0):
     return results
 
 
-def colorize_batch(generator, photos, render_size=None, saturation=1.0):
+def colorize_batch(generator, photos, render_size=None, saturation=1.0, hints=None):
     """Colorize several photos; those that render at the same shape go through the network in one
-    batch. See :func:`colorize` for one photo; returns uint8 RGB arrays in the photos' order."""
+    batch. See :func:`colorize` for one photo (``hints``: a list of its hints per photo, or None);
+    returns uint8 RGB arrays in the photos' order."""
     check_saturation(saturation)
     _render_size(generator, render_size)  # a bad size fails before any photo is converted
     lightnesses = [lightness(photo) for photo in photos]
     return [lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
-            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size, saturation))]
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size, saturation, hints))]
 
 
-def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0):
+def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=None):
     """Colorize one photo at its full resolution and aspect ratio.
 
     A colour photo is reduced to its lightness first. The whole photo (not a crop) is resized,
@@ -155,6 +169,10 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0):
         saturation: float. Multiplies the predicted ab (chroma): above 1 more colour than the model
             gives, at some cost in fidelity (the README's Quality section has the measurements).
             Defaults to 1.
+        hints: list of ``(x, y, colour)`` or None. Colour hints for a generator trained with them
+            (:mod:`colorkit.hints`): pixel coordinates of this photo (x to the right, y down, from its
+            top-left corner) and a colour, ``"#RRGGBB"`` or RGB uint8; the generator's output keeps close to
+            each colour around its point. Defaults to None.
 
     Returns:
         uint8 RGB ``(H, W, 3)``.
@@ -163,7 +181,10 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0):
     >>> colorize(UNetGenerator(32, base_filters=8), np.zeros((40, 60), np.uint8)).shape
     (40, 60, 3)
     """
-    return colorize_batch(generator, [rgb_or_gray], render_size, saturation)[0]
+    if hints:
+        hints = [(x, y, colour_hints.parse_colour(c) if isinstance(c, str) else np.asarray(c, np.uint8))
+                 for x, y, c in hints]
+    return colorize_batch(generator, [rgb_or_gray], render_size, saturation, [hints] if hints else None)[0]
 
 
 def collect(inputs):
@@ -210,7 +231,7 @@ def refuse_existing(targets):
 
 
 def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batch_size=16, saturation=1.0,
-                   overwrite=True):
+                   overwrite=True, hints=None):
     """Colorize image files and folders (searched recursively) into ``<out_dir>/<name>.png``.
 
     Files from a folder keep their sub-folder path under ``out_dir``; a name already used
@@ -229,6 +250,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
         saturation: float. See :func:`colorize`. Defaults to 1.
         overwrite: bool. Replace existing outputs; False refuses them all before any work (`colorkit colorize`
             without --force). Defaults to True, so that a notebook run again writes its outputs again.
+        hints: list of ``(x, y, rgb)`` or None. Colour hints (see :func:`colorize`) for the one input photo.
+            Defaults to None.
 
     Returns:
         dict: ``written`` (input, output pairs as strings), ``skipped`` (file + reason).
@@ -241,11 +264,14 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
     from colorkit import presets
 
     check_saturation(saturation)
+    if hints:
+        check_hinted_photo(files)
     targets = output_paths(files, out_dir)
     if not overwrite:
         refuse_existing(targets)
     generator = model if hasattr(model, "predict_on_batch") else presets.load_generator(model)
     _render_size(generator, render_size)  # a bad size fails before any photo is read
+    check_hints_accepted(generator, [hints])
     written, skipped = [], []
     bar = tqdm(total=len(files), desc="colorize", unit="img", file=sys.stderr, disable=not progress)
     for start in range(0, len(files), batch_size):
@@ -257,7 +283,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
                 skipped.append({"file": str(source), "reason": str(err)})
                 continue
             read.append((source, target))
-        for (source, target), rgb in zip(read, colorize_batch(generator, photos, render_size, saturation)):
+        for (source, target), rgb in zip(read, colorize_batch(generator, photos, render_size, saturation,
+                                                              [hints] * len(photos) if hints else None)):
             target.parent.mkdir(parents=True, exist_ok=True)
             if not cv2.imwrite(str(target), rgb[..., ::-1]):
                 raise OSError(f"cannot write {target}")
@@ -265,6 +292,22 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
         bar.update(len(files[start : start + batch_size]))
     bar.close()
     return {"written": written, "skipped": skipped}
+
+
+def check_hinted_photo(files, hints=None):
+    """Colour hints belong to one photo: raise ValueError unless `files` (from :func:`collect`) is one
+    photo, and (given `hints`) unless each hint lies inside it."""
+    if len(files) != 1:
+        raise ValueError(f"colour hints are pixels of one photo: give exactly one input photo, not {len(files)}")
+    if hints:
+        try:
+            height, width = read_rgb(files[0][0]).shape[:2]
+        except SkipImage as err:
+            raise ValueError(f"{files[0][0]}: {err}") from None
+        try:
+            colour_hints.check_hints(hints, height, width)
+        except ValueError as err:
+            raise ValueError(f"{files[0][0]}: {err}") from None
 
 
 def sample_photos():

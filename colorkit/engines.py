@@ -156,9 +156,9 @@ def _generator_config(node):
     return next((found for child in children if (found := _generator_config(child)) is not None), None)
 
 
-def sizes(model):
-    """(training size, stride) of a preset or a `.keras` generator read from its config, or None where the
-    config does not tell (an `.onnx` file: onnxruntime reads its metadata in a moment anyway).
+def generator_config(model):
+    """The UNetGenerator config of a preset or a `.keras` generator, read without Keras; None where the file
+    does not tell (an `.onnx` file, another architecture, a damaged file: the loader says what is wrong).
 
     Raises:
         FileNotFoundError: neither a preset nor a file.
@@ -166,11 +166,21 @@ def sizes(model):
     path = presets.resolve(model)
     try:
         if path.is_dir():
-            return config_sizes(json.loads((path / presets.CONFIG).read_text())["config"])
+            return json.loads((path / presets.CONFIG).read_text())["config"]
         if path.suffix.lower() == ".keras":
             with zipfile.ZipFile(path) as archive:
-                config = _generator_config(json.loads(archive.read("config.json")))
-            return config_sizes(config) if config is not None else None
+                return _generator_config(json.loads(archive.read("config.json")))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None  # the loader says what is wrong with the file
+        return None
     return None
+
+
+def sizes(model):
+    """(training size, stride) of a preset or a `.keras` generator read from its config, or None where the
+    config does not tell (an `.onnx` file: onnxruntime reads its metadata in a moment anyway).
+
+    Raises:
+        FileNotFoundError: neither a preset nor a file.
+    """
+    config = generator_config(model)
+    return config_sizes(config) if config is not None else None

@@ -58,8 +58,9 @@ def check_supported(fmt, backend):
                          f"KERAS_BACKEND={' or '.join(backends)}: the weights are the same on every backend")
 
 
-def _signature(fmt, backend, multiple):
-    """(input_signature, extra export kwargs): batch, height and width left free."""
+def _signature(fmt, backend, multiple, channels=1):
+    """(input_signature, extra export kwargs): batch, height and width left free; `channels` 1 (L) or 4
+    (L and colour hints)."""
     import keras
 
     if backend == "jax":
@@ -67,20 +68,21 @@ def _signature(fmt, backend, multiple):
         # the skip connections, so H and W are declared multiples of the stride.
         import jax
 
-        shape = f"batch, {multiple}*h, {multiple}*w, 1"
+        shape = f"batch, {multiple}*h, {multiple}*w, {channels}"
         if fmt == "onnx":
             return [jax.ShapeDtypeStruct(jax.export.symbolic_shape(shape), "float32")], {}
-        spec = keras.InputSpec(shape=(None, None, None, 1), dtype="float32", name="L")
+        spec = keras.InputSpec(shape=(None, None, None, channels), dtype="float32", name="L")
         return [spec], {"jax2tf_kwargs": {"polymorphic_shapes": [f"({shape})"]}}
-    return [keras.InputSpec(shape=(None, None, None, 1), dtype="float32", name="L")], {}
+    return [keras.InputSpec(shape=(None, None, None, channels), dtype="float32", name="L")], {}
 
 
-def _add_onnx_metadata(path, image_size, multiple, backend):
+def _add_onnx_metadata(path, image_size, multiple, backend, channels=1):
     import onnx
 
     model = onnx.load(path)
+    what = "network-scaled L" if channels == 1 else "network-scaled L, hint a, hint b, hint mask (colorkit.hints)"
     props = {IMAGE_SIZE_KEY: str(image_size), SIZE_MULTIPLE_KEY: str(multiple), "colorkit.backend": backend,
-             "colorkit.input": f"network-scaled L (B, H, W, 1) in [-1, 1], H and W multiples of {multiple}",
+             "colorkit.input": f"{what} (B, H, W, {channels}) in [-1, 1], H and W multiples of {multiple}",
              "colorkit.output": "ab (B, H, W, 2) in [-1, 1]"}
     onnx.helper.set_model_props(model, props)
     onnx.save(model, path)
@@ -157,7 +159,8 @@ def export(model_or_preset, fmt, out_path, force=False):
                          "(jax2onnx cannot build the prior's resize for a variable photo size); run it with "
                          "KERAS_BACKEND=tensorflow: the weights are the same on every backend")
     image_size, multiple = input_size(generator), size_multiple(generator)
-    signature, kwargs = _signature(fmt, backend, multiple)
+    channels = generator.input_shape[-1]
+    signature, kwargs = _signature(fmt, backend, multiple, channels)
     out.parent.mkdir(parents=True, exist_ok=True)
     # A hidden name beside the target (so the rename stays on one file system); LiteRT wants .tflite.
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}" + (".tflite" if fmt == "litert" else ""))
@@ -168,7 +171,7 @@ def export(model_or_preset, fmt, out_path, force=False):
             warnings.filterwarnings("ignore", message="In the future `np.object`", category=FutureWarning)
             generator.export(str(tmp), format=FORMATS[fmt][0], verbose=False, input_signature=signature, **kwargs)
         if fmt == "onnx":
-            _add_onnx_metadata(str(tmp), image_size, multiple, backend)
+            _add_onnx_metadata(str(tmp), image_size, multiple, backend, channels)
         _move_into_place(tmp, out, force)
     finally:
         _remove(tmp)
@@ -209,14 +212,17 @@ class OnnxGenerator:
                              "export it with `colorkit export`")
         self.image_size = int(metadata[IMAGE_SIZE_KEY])
         self.size_multiple = int(metadata[SIZE_MULTIPLE_KEY])
-        self.input_shape = (None, self.image_size, self.image_size, 1)
+        channels = self.session.get_inputs()[0].shape[-1]
+        self.input_shape = (None, self.image_size, self.image_size, channels if isinstance(channels, int) else 1)
         self.output_shape = (None, self.image_size, self.image_size, 2)
         self._input_name = self.session.get_inputs()[0].name
 
     def predict_on_batch(self, x):
-        """ab ``(B, H, W, 2)`` of network-scaled L ``(B, H, W, 1)``, H and W multiples of `size_multiple`."""
+        """ab ``(B, H, W, 2)`` of network-scaled L ``(B, H, W, 1)`` (or L and hints, ``(B, H, W, 4)``, for a
+        generator that takes them), H and W multiples of `size_multiple`."""
         x = np.ascontiguousarray(x, np.float32)
-        if x.ndim != 4 or x.shape[-1] != 1 or x.shape[1] % self.size_multiple or x.shape[2] % self.size_multiple:
-            raise ValueError(f"expected network L of shape (B, H, W, 1) with H and W multiples of "
+        channels = self.input_shape[-1]
+        if x.ndim != 4 or x.shape[-1] != channels or x.shape[1] % self.size_multiple or x.shape[2] % self.size_multiple:
+            raise ValueError(f"expected network input of shape (B, H, W, {channels}) with H and W multiples of "
                              f"{self.size_multiple}, got {x.shape}")
         return self.session.run(None, {self._input_name: x})[0]

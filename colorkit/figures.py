@@ -10,13 +10,15 @@ import keras
 import numpy as np
 
 from colorkit.color import network_to_rgb
+from colorkit.hints import generator_input
 
 COLUMNS = ("grayscale", "original", "colorized")
 
 
 def predict_ab_batches(generator, l, batch_size=16):
-    """The generator's ab for network-scaled L `(N, S, S, 1)`, in inference mode, as float32 numpy."""
-    parts = [keras.ops.convert_to_numpy(generator(np.asarray(l[i : i + batch_size], np.float32), training=False))
+    """The generator's ab for network-scaled L `(N, S, S, 1)` (no colour hints), in inference mode, as
+    float32 numpy."""
+    parts = [keras.ops.convert_to_numpy(generator(generator_input(generator, l[i : i + batch_size]), training=False))
              for i in range(0, len(l), batch_size)]
     return np.concatenate(parts).astype(np.float32)
 

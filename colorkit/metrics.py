@@ -36,6 +36,7 @@ from skimage.color import deltaE_ciede2000
 from skimage.metrics import structural_similarity
 
 from colorkit.color import AB_SCALE, L_MAX, network_to_rgb, rgb_to_lab
+from colorkit.hints import generator_input
 
 PSNR_CAP = 100.0
 AUC_MAX_ERROR = 150.0
@@ -223,7 +224,7 @@ def colour_metrics(generator, lab_images, batch_size=32):
     hist_pred = np.zeros_like(hist_true)
     for start in range(0, len(lab_images), batch_size):
         lab = np.asarray(lab_images[start : start + batch_size], dtype=np.float32)
-        ab_pred = np.asarray(generator.predict_on_batch(lab[..., :1]), dtype=np.float32)
+        ab_pred = np.asarray(generator.predict_on_batch(generator_input(generator, lab[..., :1])), dtype=np.float32)
         rgb_true, rgb_pred = network_to_rgb(lab[..., :1], lab[..., 1:]), network_to_rgb(lab[..., :1], ab_pred)
         for true, pred in zip(rgb_true, rgb_pred):
             psnrs.append(psnr(true, pred))
@@ -251,7 +252,8 @@ def evaluate_generator(generator, lab_images, batch_size=16, reference=None, fea
     """A generator's test metrics and the grayscale baseline (ab = 0) on the same images.
 
     Args:
-        generator: keras.Model. L ``(B, S, S, 1)`` -> ab ``(B, S, S, 2)``, both network-scaled.
+        generator: keras.Model. L ``(B, S, S, 1)`` -> ab ``(B, S, S, 2)``, both network-scaled (a generator
+            that takes colour hints is evaluated with none: colorkit.hints).
         lab_images: array ``(N, S, S, 3)``, network-scaled Lab (L/50 - 1, ab/110), such as
             a prepared cache split (float16 memmaps are read a batch at a time).
         batch_size: int. Images per inference batch. Defaults to 16.
@@ -277,7 +279,7 @@ def evaluate_generator(generator, lab_images, batch_size=16, reference=None, fea
         l_norm, ab_true = lab[..., :1], lab[..., 1:]
         # predict_on_batch runs in inference mode (moving batch-norm statistics, no dropout,
         # no gradient tape on torch).
-        ab_pred = np.asarray(generator.predict_on_batch(l_norm), dtype=np.float32)
+        ab_pred = np.asarray(generator.predict_on_batch(generator_input(generator, l_norm)), dtype=np.float32)
         rgb_true, rgb_pred = network_to_rgb(l_norm, ab_true), network_to_rgb(l_norm, ab_pred)
         rgb_gray = gray_image(l_norm)
         model.update(rgb_true, rgb_pred)

@@ -132,10 +132,11 @@ def load_data(config):
     cluster = distribution.cluster()
     shard = (cluster.index, cluster.count) if cluster else (0, 1)
     train = ColorBatches(arrays["train"], config["batch_size"], augment=config["augment"], seed=config["seed"],
-                         max_images=config["max_train_images"], shard=shard)
+                         max_images=config["max_train_images"], shard=shard, hints=config["hints"])
     # Data parallel: whole batches only, which split evenly over the devices (JAX requires it).
     whole = config["distribution"] != "none"
-    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=whole, shard=shard) \
+    val = ColorBatches(arrays["val"], config["batch_size"], shuffle=False, drop_remainder=whole, shard=shard,
+                       hints=config["hints"]) \
         if len(arrays["val"]) >= (config["batch_size"] if whole else 1) else None
     return Data(arrays, train, val, summary)
 
@@ -153,7 +154,8 @@ def build_model(config, steps_per_epoch):
         total_steps=config["epochs"] * steps_per_epoch, generator_steps=config["generator_steps"],
         n_critic=config["n_critic"], gp_weight=config["gp_weight"], adversarial_loss=config["adversarial_loss"],
         feature_matching_weight=config["feature_matching_weight"], spectral_norm=config["spectral_norm"],
-        ema_decay=config["ema_decay"], prior=config["prior"], prior_size=config["prior_size"], seed=config["seed"])
+        ema_decay=config["ema_decay"], prior=config["prior"], prior_size=config["prior_size"], hints=config["hints"],
+        seed=config["seed"])
     if config["init_from"]:
         presets.copy_generator_weights(presets.load_generator(config["init_from"]), gan.generator)
         if gan.weight_average is not None:

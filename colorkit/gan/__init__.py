@@ -16,8 +16,8 @@ def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64
               dropout=0.0, upsampling="transpose", d_base_filters=64, d_layers=3, l1_weight=100.0, lr=2e-4,
               beta1=0.5, beta2=None, d_lr_ratio=1.0, lr_schedule="constant", lr_decay_steps=10000, total_steps=None,
               generator_steps=1, n_critic=5, gp_weight=10.0, real_label=1.0, adversarial_loss="bce",
-              feature_matching_weight=0.0, spectral_norm=False, ema_decay=0.0, prior="none", prior_size=128, seed=None,
-              jit_compile="auto"):
+              feature_matching_weight=0.0, spectral_norm=False, ema_decay=0.0, prior="none", prior_size=128,
+              hints=False, seed=None, jit_compile="auto"):
     """Build and compile a colorization model from plain parameters (what notebooks and YAML use).
 
     Adam for both networks; beta2 defaults to 0.9 for WGAN-GP (Gulrajani et al.) and 0.999
@@ -25,14 +25,15 @@ def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64
     time-scale training, Heusel et al. 2017, uses a faster discriminator). `spectral_norm` puts
     spectrally normalized convolutions in the discriminator, in place of its batch norm;
     `feature_matching_weight` (cgan) weighs pix2pixHD's feature-matching term; `prior` feeds a frozen
-    ImageNet network's features of the gray input into the generator. Schedules count
+    ImageNet network's features of the gray input into the generator; `hints` makes it take colour hints
+    (:mod:`colorkit.hints`). Schedules count
     training steps, whatever the number of updates each optimizer makes per step.
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
     generator = UNetGenerator(image_size, preset, base_filters, depth, max_filters, dropout=dropout,
                               upsampling=upsampling, seed=seed or 0, prior=prior, prior_size=prior_size,
-                              name="generator")
+                              hints=hints, name="generator")
     beta2 = beta2 if beta2 is not None else (0.9 if model == "wgangp" else 0.999)
 
     def adam(rate, updates_per_step):

@@ -29,8 +29,11 @@ _INFERENCE_COPIES = weakref.WeakKeyDictionary()
 
 
 def _batch(data):
-    l, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return ops.convert_to_tensor(l), ops.convert_to_tensor(ab)
+    """(generator input, L, ab): the input is L, or L and colour hints (colorkit.hints), of which
+    the discriminator and the metrics see only L."""
+    x, ab, _ = keras.utils.unpack_x_y_sample_weight(data)
+    x = ops.convert_to_tensor(x)
+    return x, x[..., :1], ops.convert_to_tensor(ab)
 
 
 def _optimizer_from_config(config):
@@ -52,7 +55,8 @@ class ColorizationGAN(keras.Model):
     every backend. `compile(g_optimizer, d_optimizer)`.
 
     Args:
-        generator: keras.Model. L (B, H, W, 1) -> ab (B, H, W, 2), both in [-1, 1].
+        generator: keras.Model. L (B, H, W, 1), or L with colour hints (B, H, W, 4), -> ab (B, H, W, 2),
+            all in [-1, 1].
         discriminator: keras.Model or None. [L, ab] -> patch logits.
         l1_weight: float. Weight of the L1 term in the generator loss. Defaults to 100.
         generator_steps: int. Generator updates per discriminator update. Defaults to 1.
@@ -149,11 +153,11 @@ class ColorizationGAN(keras.Model):
         return scaled_objective
 
     def train_batch(self, data):
-        l, ab = _batch(data)
+        x, l, ab = _batch(data)
         terms = {}
         for step in range(self.generator_steps):
             fake, pullback = backends.forward_with_pullback(
-                lambda: self.generator(l, training=True), self.generator.trainable_variables
+                lambda: self.generator(x, training=True), self.generator.trainable_variables
             )
             if step == 0:
                 terms.update(self.update_discriminator(l, ab, ops.stop_gradient(fake)))
@@ -182,8 +186,8 @@ class ColorizationGAN(keras.Model):
         return copy
 
     def test_batch(self, data):
-        l, ab = _batch(data)
-        fake = self.generator(l, training=False)
+        x, l, ab = _batch(data)
+        fake = self.generator(x, training=False)
         return self.track(self.evaluation_terms(l, ab, fake), l, ab, fake)
 
     def track(self, terms, l, ab, fake):

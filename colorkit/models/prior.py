@@ -21,6 +21,7 @@ _KAPPA, _EPSILON_L = 903.2962962, 8.0
 class GrayRGB(keras.layers.Layer):
     """Network L (L / 50 - 1) -> the sRGB gray photo, 0..255, three equal channels (what the
     ImageNet network expects: its training photos were colour, its input here is their gray).
+    Only the first channel is read (a hint generator's input carries the hints after it).
 
     Example:
     >>> rgb = GrayRGB()(np.array([[[[-1.0]], [[1.0]]]], "float32"))
@@ -29,7 +30,7 @@ class GrayRGB(keras.layers.Layer):
     """
 
     def call(self, l_norm):
-        l = (ops.cast(l_norm, "float32") + 1.0) * 50.0
+        l = (ops.cast(l_norm[..., :1], "float32") + 1.0) * 50.0
         y = ops.where(l > _EPSILON_L, ((l + 16.0) / 116.0) ** 3, l / _KAPPA)
         y = ops.clip(y, 1e-12, 1.0)  # above 0: the log stays finite
         srgb = ops.where(y <= 0.0031308, 12.92 * y, 1.055 * ops.exp(ops.log(y) / 2.4) - 0.055)  # y^(1/2.4)

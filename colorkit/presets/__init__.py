@@ -133,21 +133,26 @@ def save(generator, folder, card_text=None, metrics=None):
 
 def copy_generator_weights(source, target):
     """Copy `source`'s weights into `target` (fine-tuning from a preset); the two must have the same
-    architecture, at any image size (the U-Net's weights do not depend on it).
+    architecture, at any image size (the U-Net's weights do not depend on it). An automatic generator
+    starts a hint-taking one (colorkit.hints): its first convolution gets zero weights for the hint
+    channels, so the new generator colours exactly as the old one until training teaches it the hints.
 
     Raises:
         ValueError: the weights differ in number or shape, naming the first that differs.
     """
+    import keras
+
     source, target = _learned_weights(source), _learned_weights(target)
-    pairs = list(zip(source, target))
     if len(source) != len(target):
         raise ValueError(f"init_from: the pretrained generator has {len(source)} weights, this run's "
                          f"{len(target)}: use the preset's architecture (its card lists it)")
-    for s, t in pairs:
-        if tuple(s.shape) != tuple(t.shape):
-            raise ValueError(f"init_from: weight {t.path} is {tuple(t.shape)} here but {tuple(s.shape)} in the "
+    values = [keras.ops.convert_to_numpy(s) for s in source]  # copies: JAX may donate either model's buffers
+    for i, (value, t) in enumerate(zip(values, target)):
+        widened = (*value.shape[:2], 4, value.shape[-1]) if value.ndim == 4 and value.shape[2] == 1 else None
+        if i == 0 and tuple(t.shape) == widened:  # the input convolution: L -> L and the hints
+            values[i] = np.concatenate([value, np.zeros((*value.shape[:2], 3, value.shape[3]), value.dtype)], axis=2)
+        elif tuple(value.shape) != tuple(t.shape):
+            raise ValueError(f"init_from: weight {t.path} is {tuple(t.shape)} here but {tuple(value.shape)} in the "
                              "pretrained generator: use the preset's architecture (its card lists it)")
-    import keras
-
-    for s, t in pairs:
-        t.assign(keras.ops.convert_to_numpy(s))  # a copy: JAX may donate either model's buffers later
+    for value, t in zip(values, target):
+        t.assign(value)
