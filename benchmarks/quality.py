@@ -12,7 +12,9 @@ each; variants one after another. `--seed` repeats the benchmark with other init
 batches (its runs are named `..._seed<N>`), to see how much single runs vary. Finished runs are
 reused and interrupted ones resume for what is left of their budget, so an interrupted benchmark
 continues. Prints one table per dataset (with the grayscale baseline) and, as its last line, a
-JSON object `{dataset: {variant: metrics}}`.
+JSON object `{dataset: {variant: metrics}}`. With `--steps` and both `l1_prior` and its hint twin
+`l1_prior_hints` (the default set), benchmarks/hints.py then measures the hint model against the number
+of hints; its result is the JSON's `hints` entry of each dataset.
 """
 
 import argparse
@@ -61,11 +63,14 @@ VARIANTS = {
                              "pretrain": L1_FIRST},
     # The semantic prior, for the L1 model and the best GAN recipe.
     "l1_prior": {"model": "l1", **PRIOR},
+    # Its colour-hint twin (colorkit.hints), measured against the number of hints by benchmarks/hints.py.
+    "l1_prior_hints": {"model": "l1", **PRIOR, "hints": True},
     "cgan_after_l1_sn_hinge_ema_prior": {"model": "cgan", "spectral_norm": True, "adversarial_loss": "hinge",
                                          "ema_decay": 0.999, **PRIOR, "pretrain": L1_FIRST_PRIOR},
 }
 # The prior's comparison (`--steps`): plain U-Net against the prior, for L1 and the best GAN recipe.
-PRIOR_SET = ["l1", "l1_prior", "cgan_after_l1_sn_hinge_ema", "cgan_after_l1_sn_hinge_ema_prior"]
+# With `l1_prior_hints` beside `l1_prior`, the hint model is also measured against the number of hints.
+PRIOR_SET = ["l1", "l1_prior", "cgan_after_l1_sn_hinge_ema", "cgan_after_l1_sn_hinge_ema_prior", "l1_prior_hints"]
 # What `make quality` runs (about 40 minutes at 180 s a variant): the recipes as they were and the
 # best of each kind; the others were measured and lost (benchmarks/README.md).
 DEFAULT = ["l1", "cgan", "wgangp", "cgan_sn_hinge_ema", "cgan_after_l1_ema", "cgan_after_l1_lr5e-5_ema",
@@ -203,7 +208,13 @@ def main(argv=None):
         results = {d: f.result() for d, f in futures.items()}
     for dataset, by_variant in results.items():
         print("\n".join(table(dataset, by_variant)) + "\n")
-    print(json.dumps(summary(results)))
+    out = summary(results)
+    if args.steps and {"l1_prior", "l1_prior_hints"} <= set(args.variants):
+        import hints  # benchmarks/hints.py: PSNR and CIEDE2000 against the number of colour hints
+
+        for dataset, result in hints.report(results, args).items():
+            out[dataset]["hints"] = result
+    print(json.dumps(out))
     return 0 if all(r is not None for by in results.values() for r in by.values()) else 1
 
 
