@@ -14,10 +14,7 @@ from pathlib import Path
 
 import keras
 
-from colorkit.runs import CHECKPOINT_DIR, PROGRESS_FILE
-
-LAST = "last.keras"
-BEST_GENERATOR = "best_generator.keras"
+from colorkit.runs import BEST_GENERATOR, CHECKPOINT_DIR, LAST_CHECKPOINT, PROGRESS_FILE
 
 
 def _replace_atomically(write, path):
@@ -73,7 +70,7 @@ class Checkpoint(keras.callbacks.Callback):
             self.best = float(value)
             best_epoch = epoch + 1
             save_model(self.model.inference_generator(), self.dir / BEST_GENERATOR)
-        save_model(self.model, self.dir / LAST)
+        save_model(self.model, self.dir / LAST_CHECKPOINT)
         progress = read_progress(self.dir.parent)
         progress.update(epoch=epoch + 1, monitor=self.monitor, best=self.best)
         if best_epoch is not None:
@@ -90,7 +87,7 @@ def read_progress(run_dir):
 def restore(run_dir):
     """The GAN and the number of finished epochs from a run folder, or (None, 0) if it has none."""
     progress = read_progress(run_dir)
-    path = Path(run_dir) / CHECKPOINT_DIR / LAST
+    path = Path(run_dir) / CHECKPOINT_DIR / LAST_CHECKPOINT
     if not progress or not path.exists():
         return None, 0
     return keras.saving.load_model(path, safe_mode=True), int(progress["epoch"])

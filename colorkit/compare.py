@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from colorkit import params, runs
-from colorkit.figures import history_long
+from colorkit import runs
 
 DESCRIPTION = ("dataset", "model", "backend")
 
@@ -28,7 +27,7 @@ def describe_run(run, metrics=None):
     """``{"dataset", "model", "backend"}`` of a run folder: from metrics.json, else params.yaml
     (which has no backend), else None."""
     metrics = runs.read_json(Path(run) / runs.METRICS_FILE) if metrics is None else metrics
-    saved = params.read_saved(run)
+    saved = runs.read_params(run)
     return {key: metrics.get(key, saved.get(key)) for key in DESCRIPTION}
 
 
@@ -37,12 +36,13 @@ def _numbers(mapping):
 
 
 def runs_table(folders):
-    """One row per run: run, dataset, model, backend, epochs, n_images, the test metrics and
-    ``grayscale_<metric>`` for the baseline."""
+    """One row per run: run, dataset, model, backend, epochs (as metrics.json records them, else those
+    trained so far), n_images, the test metrics and ``grayscale_<metric>`` for the baseline."""
     rows = []
     for run in map(Path, folders):
         metrics = runs.read_json(run / runs.METRICS_FILE)
-        row = {"run": run.name, **describe_run(run, metrics), "epochs": metrics.get("epochs"),
+        progress = runs.read_json(run / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE)
+        row = {"run": run.name, **describe_run(run, metrics), "epochs": metrics.get("epochs", progress.get("epoch", 0)),
                "n_images": metrics.get("n_images")}
         row.update(_numbers(metrics.get("test", {})))
         for baseline, values in metrics.get("baselines", {}).items():
@@ -55,6 +55,8 @@ def runs_table(folders):
 
 def load_histories(folders):
     """Long table (run, epoch from 1, metric, split, value) of every run's history.csv."""
+    from colorkit.figures import history_long  # Keras: not for `colorkit run`, which writes index.md from runs_table
+
     frames = [history_long(run / runs.HISTORY_FILE).assign(run=run.name)
               for run in map(Path, folders) if (run / runs.HISTORY_FILE).is_file()]
     columns = ["run", "epoch", "metric", "split", "value"]

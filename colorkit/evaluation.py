@@ -17,9 +17,9 @@ from colorkit.training import environment, open_images
 def open_run(config):
     """A finished (or stopped) training run for evaluation: its saved parameters under `config`."""
     folder = runs.run_folder(config)
-    saved = params.read_saved(folder)
+    saved = runs.read_params(folder)
     if not saved:
-        raise FileNotFoundError(f"no run at {folder} (no {params.PARAMS_FILE}): train it first with notebooks/"
+        raise FileNotFoundError(f"no run at {folder} (no {runs.PARAMS_FILE}): train it first with notebooks/"
                                 f"train.ipynb or `colorkit run`, run_name = {config['run_name']!r}")
     backends.configure()
     return runs.Run(folder, {**params.defaults(), **saved, **config})
@@ -28,9 +28,7 @@ def open_run(config):
 def best_generator(run):
     """(generator, info): the best checkpoint by the validation metric, else the final generator."""
     progress = checkpoints.read_progress(run.dir)
-    path = run.dir / checkpoints.CHECKPOINT_DIR / checkpoints.BEST_GENERATOR
-    if not path.exists():
-        path = run.dir / runs.GENERATOR_FILE
+    path = runs.generator_file(run.dir)
     info = {"file": str(path.relative_to(run.dir)), "epoch": progress.get("best_epoch"),
             "monitor": progress.get("monitor"), "value": progress.get("best")}
     return keras.saving.load_model(path, safe_mode=True), info

@@ -20,12 +20,9 @@ from pathlib import Path
 
 import yaml
 
-NOTEBOOKS = ("train", "evaluate")
-PARAMS_FILE = "params.yaml"
-# Keys a resumed run may change: they do not alter what its checkpoint was trained on.
-FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "data_path", "download", "grid_images",
-                  "max_test_images", "test_grids", "distribution", "max_train_seconds",
-                  "max_train_steps", "realism", "realism_images")
+from colorkit.runs import NOTEBOOKS, resolve_path
+from colorkit.runs import read_params as read_saved  # noqa: F401  (the old name, still read by benchmarks/hints.py)
+
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.
 POSITIVE = ("image_size", "batch_size", "epochs", "base_filters", "max_filters", "d_base_filters", "d_layers",
@@ -288,43 +285,3 @@ def non_defaults(values):
     """The entries of `values` that differ from the notebook defaults."""
     base = defaults()
     return {key: value for key, value in values.items() if base.get(key) != value}
-
-
-def project_root(start=None):
-    """The nearest folder at or above `start` (default: cwd) holding notebooks/train.ipynb, else cwd.
-
-    Notebooks open in JupyterLab run inside notebooks/; papermill and the runner run from the
-    project root: relative paths mean the same in both.
-    """
-    start = Path(start or os.getcwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "notebooks" / "train.ipynb").is_file():
-            return folder
-    return start
-
-
-def resolve_path(path):
-    """An absolute Path; relative ones are taken from the project root."""
-    path = Path(path).expanduser()
-    return path if path.is_absolute() else project_root() / path
-
-
-def read_saved(folder):
-    """The parameters saved in a run folder's params.yaml, or {}."""
-    path = Path(folder) / PARAMS_FILE
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-
-
-def save(values, folder):
-    """Merge `values` into `<folder>/params.yaml`, atomically (the runner saves every notebook's keys,
-    a notebook run alone its own)."""
-    merged = {**read_saved(folder), **values}
-    tmp = Path(folder) / f".{PARAMS_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(yaml.safe_dump(merged, sort_keys=False))
-    os.replace(tmp, Path(folder) / PARAMS_FILE)
-
-
-def changed_on_resume(saved, values):
-    """`{key: (saved, new)}` for values that differ from a saved run's, other than FREE_ON_RESUME."""
-    return {key: (saved[key], value) for key, value in values.items()
-            if key in saved and key not in FREE_ON_RESUME and saved[key] != value}

@@ -13,14 +13,12 @@ with the same parameters is skipped (`--resume` on a finished run does nothing).
 
 import contextlib
 import logging
+import math
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-
-import yaml
 
 from colorkit import distribution, params, runs
 
@@ -112,10 +110,10 @@ def epoch_bar(folder, config, console):
 
 def finished(folder, config):
     """Whether `folder` holds this run done: every epoch trained, evaluated, with these parameters."""
-    saved = params.read_saved(folder)
+    saved = runs.read_params(folder)
     epoch = runs.read_json(folder / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE).get("epoch", 0)
     same = all(saved.get(key) == value for key, value in config.items() if key != "resume")
-    notebooks = all((folder / f"{name}.ipynb").is_file() for name in params.NOTEBOOKS)
+    notebooks = all((folder / f"{name}.ipynb").is_file() for name in runs.NOTEBOOKS)
     return same and notebooks and epoch >= config["epochs"] and run_status(folder) == "done"
 
 
@@ -150,9 +148,9 @@ def run_one(path, config, number, total, backend, verbose=False):
     changes = params.non_defaults(config)
     print(f"\n=== run {number}/{total}: {config['run_name']} ({path}, backend {backend}) -> {folder}", flush=True)
     print("    " + (", ".join(f"{k}={v!r}" for k, v in changes.items()) or "all defaults"), flush=True)
-    notebooks = params.NOTEBOOKS
+    notebooks = runs.NOTEBOOKS
     if index:
-        folder = Path(tempfile.gettempdir()) / f"colorkit-process-{index}" / f"{config['run_name']}-notebooks"
+        folder = runs.scratch_notebooks(config["run_name"], index)
         notebooks = ("train",)
         print(f"    process {index}: training only, notebook in {folder}", flush=True)
     elif config["resume"] and finished(folder, config):
@@ -160,7 +158,7 @@ def run_one(path, config, number, total, backend, verbose=False):
         return None
     folder.mkdir(parents=True, exist_ok=True)
     if not index:
-        params.save(config, folder)
+        runs.write_params(config, folder)
     if verbose:
         return execute_all(notebooks, folder, config, verbose)
     start = time.time()
@@ -217,7 +215,7 @@ def main(files, sets=(), backend=None, outputs=None, resume=False, verbose=False
         if failure:
             failures.append((config["run_name"], failure))
             print(f"!!! {config['run_name']}: {failure}", flush=True)
-        index = write_index(params.resolve_path(config["outputs_dir"])) if writer else "(written by process 0)"
+        index = write_index(runs.resolve_path(config["outputs_dir"])) if writer else "(written by process 0)"
     print(f"\n{len(configs) - len(failures)}/{len(configs)} runs done in {time.time() - start:.0f} s; "
           f"index: {index}")
     if failures:
@@ -232,38 +230,42 @@ def _notebook_failed(path):
 
 
 def run_status(folder):
-    for notebook in params.NOTEBOOKS:
+    for notebook in runs.NOTEBOOKS:
         if _notebook_failed(folder / f"{notebook}.ipynb"):
             return f"failed ({notebook})"
     return "done" if (folder / runs.METRICS_FILE).exists() else "incomplete"
 
 
-def index_row(folder):
-    saved = yaml.safe_load((folder / "params.yaml").read_text()) or {}
-    metrics = runs.read_json(folder / runs.METRICS_FILE)
-    progress = runs.read_json(folder / runs.CHECKPOINT_DIR / runs.PROGRESS_FILE)
-    test, gray = metrics.get("test", {}), metrics.get("baselines", {}).get("grayscale", {})
-    cells = [folder.name, run_status(folder), saved.get("dataset", "?"), saved.get("model", "?"),
-             metrics.get("backend", "-"), f"{progress.get('epoch', 0)}/{saved.get('epochs', '?')}"]
-    for key, _, fmt in INDEX_METRICS:
-        cells.append(f"{fmt.format(test[key])} ({fmt.format(gray[key])})" if key in test and key in gray else "-")
-    samples = folder / runs.SAMPLES_DIR
-    grids = sorted(samples.glob("test_*.png")) or sorted(samples.glob("epoch_*.png"))
-    cells.append(f"[{grids[0].name}]({folder.name}/{runs.SAMPLES_DIR}/{grids[0].name})" if grids else "-")
-    return "| " + " | ".join(str(c) for c in cells) + " |"
+def _known(value):
+    """False for what a run lacks: None, or the NaN that the table holds for a missing metric."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def write_index(outputs_dir):
-    """(Re)write `<outputs_dir>/index.md`: one row per run folder (those with a params.yaml)."""
+    """(Re)write `<outputs_dir>/index.md`: one row per run folder (those with a params.yaml), the
+    compare notebook's table (:func:`colorkit.compare.runs_table`) with each run's status, epochs trained
+    of its total, and a sample grid."""
+    from colorkit.compare import runs_table
+
     outputs_dir = Path(outputs_dir)
-    runs = sorted(p.parent for p in outputs_dir.glob("*/params.yaml"))
+    folders = sorted(p.parent for p in outputs_dir.glob(f"*/{runs.PARAMS_FILE}"))
     header = ["run", "status", "dataset", "model", "backend", "epochs",
               *(f"{label} (gray)" for _, label, _ in INDEX_METRICS), "grid"]
     intro = ("Test metrics of each run's best checkpoint; the grayscale baseline (ab = 0) in parentheses. "
              "Written by `colorkit run`.")
-    lines = ["# Runs", "", intro, "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += [index_row(folder) for folder in runs]
+    lines = ["# Runs", "", intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for folder, row in zip(folders, runs_table(folders).to_dict("records")):
+        dataset, model, backend = (row[key] if _known(row[key]) else empty
+                                   for key, empty in (("dataset", "?"), ("model", "?"), ("backend", "-")))
+        total = runs.read_params(folder).get("epochs", "?")
+        cells = [row["run"], run_status(folder), dataset, model, backend, f"{row['epochs']}/{total}"]
+        for key, _, fmt in INDEX_METRICS:
+            test, gray = row.get(key), row.get(f"grayscale_{key}")
+            cells.append(f"{fmt.format(test)} ({fmt.format(gray)})" if _known(test) and _known(gray) else "-")
+        samples = folder / runs.SAMPLES_DIR
+        grids = sorted(samples.glob("test_*.png")) or sorted(samples.glob("epoch_*.png"))
+        cells.append(f"[{grids[0].name}]({folder.name}/{runs.SAMPLES_DIR}/{grids[0].name})" if grids else "-")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     path = outputs_dir / INDEX
     outputs_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

@@ -7,7 +7,6 @@ The run folder's layout and its rules are in :mod:`colorkit.runs`; evaluation is
 import importlib.metadata
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -50,32 +49,19 @@ def start_run(config):
     folder = runs.run_folder(config)
     policy = check_precision(config["precision"])
     if cluster and cluster.index:
-        folder = scratch_folder(config, cluster.index)
+        folder = runs.scratch_folder(config["run_name"], cluster.index)
     else:
         problem = runs.resume_problem(config)
         if problem:
             raise FileExistsError(problem)
         folder.mkdir(parents=True, exist_ok=True)
-        if {k: v for k, v in params.read_saved(folder).items() if k in config} != config:
-            params.save(config, folder)  # `colorkit run` has saved them already; a notebook run by hand has not
+        if {k: v for k, v in runs.read_params(folder).items() if k in config} != config:
+            runs.write_params(config, folder)  # `colorkit run` has saved them already; a notebook run by hand has not
     backends.configure()
     keras.utils.set_random_seed(config["seed"])
     keras.mixed_precision.set_global_policy(policy)
     print(f"run {config['run_name']} in {folder}: {environment()}")
     return runs.Run(folder, config)
-
-
-def scratch_folder(config, index):
-    """Where process `index` > 0 of a multi-process run writes what process 0 writes into the run
-    folder (which it leaves alone): the same files, computed alike, in a temporary folder emptied
-    at each start."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.gettempdir()) / f"colorkit-process-{index}" / config["run_name"]
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 @dataclass

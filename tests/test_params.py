@@ -190,19 +190,6 @@ def test_from_namespace_checks_what_papermill_injected():
     assert set(config) == set(params.notebook_schema("evaluate"))
 
 
-def test_relative_paths_mean_the_same_from_the_notebooks_folder(monkeypatch):
-    monkeypatch.chdir(REPO / "notebooks")
-    assert params.resolve_path("outputs") == REPO / "outputs"
-    monkeypatch.chdir(REPO)
-    assert params.resolve_path("outputs") == REPO / "outputs"
-
-
-def test_resume_may_change_only_free_keys():
-    saved = load_params(None)
-    assert params.changed_on_resume(saved, {**saved, "epochs": 50, "resume": True}) == {}
-    assert params.changed_on_resume(saved, {**saved, "lr": 1.0}) == {"lr": (saved["lr"], 1.0)}
-
-
 def test_fractions_are_checked():
     with pytest.raises(params.ParamsError, match="'ema_decay' must be below 1"):
         params.load_params(None, {"ema_decay": 1.0})

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorkit import params, presets, training
+from colorkit import params, presets, runs, training
 from colorkit.cli import main
 from colorkit.colorize import colorize, sample_photos
 from colorkit.decode import read_rgb
@@ -27,7 +27,7 @@ def test_presets_are_shipped_small_and_carded():
             total += path.stat().st_size
         card = presets.card(name)
         assert f"params/preset_{name}.yaml" in card and "grayscale" in card
-        assert (params.project_root() / "params" / f"preset_{name}.yaml").is_file()
+        assert (runs.project_root() / "params" / f"preset_{name}.yaml").is_file()
     assert total < MAX_TOTAL_MB * 1e6
 
 
@@ -74,7 +74,7 @@ def test_evaluate_cli_with_a_preset(tmp_path, capsys):
 def test_preset_params_file_trains_one_short_epoch_from_the_preset(name, tmp_path):
     """The recipe of a preset's params file, on the embedded sample (no dataset needed), fine-tuned
     from the preset itself (init_from)."""
-    config = params.load_params(params.project_root() / "params" / f"preset_{name}.yaml", {
+    config = params.load_params(runs.project_root() / "params" / f"preset_{name}.yaml", {
         "dataset": "sample", "split": "", "data_dir": "", "image_size": 64, "epochs": 1, "max_train_images": 16,
         "batch_size": 8, "init_from": name, "outputs_dir": str(tmp_path), "max_train_seconds": 0.0})
     run = training.start_run(config)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import colorkit.gan  # noqa: F401  (registers the saved classes with Keras)
-from colorkit import cli, metrics, params, runner
+from colorkit import cli, metrics, params, runner, runs
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "params" / "smoke.yaml"
@@ -94,7 +94,7 @@ def test_resume_refuses_changed_training_parameters(tmp_path, capsys):
     good = write_params(tmp_path, "good")
     folder = tmp_path / "out" / "good"
     folder.mkdir(parents=True)
-    params.save({**params.load_params(good), "lr": 0.5}, folder)
+    runs.write_params({**params.load_params(good), "lr": 0.5}, folder)
     assert cli.main(["run", str(good), "--outputs", str(tmp_path / "out"), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "lr: 0.5 -> 0.0002" in err
@@ -106,7 +106,7 @@ def test_index_lists_every_run_with_its_status(tmp_path):
     done, failed = tmp_path / "a_done", tmp_path / "b_failed"
     for folder, model in ((done, "cgan"), (failed, "wgangp")):
         folder.mkdir()
-        params.save({"run_name": folder.name, "dataset": "sample", "model": model, "epochs": 3}, folder)
+        runs.write_params({"run_name": folder.name, "dataset": "sample", "model": model, "epochs": 3}, folder)
     (done / "checkpoints").mkdir()
     (done / "checkpoints" / "progress.json").write_text('{"epoch": 3}')
     (done / "samples").mkdir()
@@ -158,7 +158,7 @@ def test_run_folder_contract(smoke_outputs):
     assert (run / "kernel.log").is_file()
     saved = yaml.safe_load((run / "params.yaml").read_text())
     assert saved == params.load_params(SMOKE, {"outputs_dir": str(outputs)})
-    for name in params.NOTEBOOKS:
+    for name in runs.NOTEBOOKS:
         notebook = json.loads((run / f"{name}.ipynb").read_text())
         assert notebook["metadata"]["papermill"]["exception"] is not True
         assert all(c["execution_count"] for c in notebook["cells"] if c["cell_type"] == "code")

@@ -13,9 +13,7 @@ import platform
 import sys
 from pathlib import Path
 
-import yaml
-
-from colorkit import presets
+from colorkit import presets, runs
 
 CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
                 ("cf_pred", "colourfulness", "{:.1f}"), ("ab_hist_dist", "ab-histogram distance (bits)", "{:.3f}"),
@@ -26,13 +24,12 @@ def training_stages(name, run_dir):
     """The preset's training sessions: those of the preset the run started from, when it started
     from `name` itself, then the run's own."""
     run_dir = Path(run_dir)
-    config = yaml.safe_load((run_dir / "params.yaml").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
     earlier = []
     if config.get("init_from") == name and (presets.PRESETS_DIR / name / presets.METRICS).is_file():
         earlier = json.loads((presets.PRESETS_DIR / name / presets.METRICS).read_text()).get("training", [])
     stage = {"run_name": config["run_name"], "model": config["model"], "init_from": config.get("init_from", ""),
-             "steps": json.loads((run_dir / "train.json").read_text()).get("steps"), "epochs": metrics["epochs"],
+             "steps": json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps"), "epochs": metrics["epochs"],
              "train_seconds": metrics["train_seconds"], "backend": metrics["backend"],
              "best_metric": metrics["best_metric"]}
     return [*earlier, stage]
@@ -48,8 +45,7 @@ def _stage_line(stage, batch_size):
 def model_card(name, run_dir, params_file, description, stages=None):
     """The Markdown card of a preset made from `run_dir` (after the earlier `stages`, if any)."""
     run_dir = Path(run_dir)
-    config = yaml.safe_load((run_dir / "params.yaml").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
     stages = stages or training_stages(name, run_dir)
     test, gray = metrics["test"], metrics["baselines"]["grayscale"]
     rows = "\n".join(f"| {label} | {fmt.format(test[key])} | {fmt.format(gray[key])} |" for key, label, fmt in CARD_METRICS)
@@ -95,9 +91,9 @@ def main(argv=None):
     parser.add_argument("--params-file", required=True, help="the params/ file that rebuilds it")
     parser.add_argument("--description", default="")
     args = parser.parse_args(argv)
-    best = args.run_dir / "checkpoints" / "best_generator.keras"  # the checkpoint metrics.json measured
-    generator = presets.load_generator(str(best if best.exists() else args.run_dir / "generator.keras"))
-    metrics = json.loads((args.run_dir / "metrics.json").read_text())
+    # The best checkpoint, which metrics.json measured.
+    generator = presets.load_generator(str(runs.generator_file(args.run_dir)))
+    metrics = json.loads((args.run_dir / runs.METRICS_FILE).read_text())
     stages = training_stages(args.name, args.run_dir)
     card = model_card(args.name, args.run_dir, args.params_file, args.description, stages)
     folder = presets.save(generator, presets.PRESETS_DIR / args.name, card,
