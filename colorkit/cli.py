@@ -177,7 +177,7 @@ def _video_outputs(videos, out):
 
 
 def run_colorize(args):
-    from colorkit import engines, presets
+    from colorkit import engines, loading, presets
     from colorkit.colorize import (
         check_render_size,
         check_saturation,
@@ -200,7 +200,7 @@ def run_colorize(args):
         # Every check before the model loads: a framework takes seconds to start.
         check_saturation(args.saturation)
         hints = _hints(args, images, videos)
-        config = engines.generator_config(model) if hints else None  # a missing preset or file fails here too
+        config = loading.generator_config(model) if hints else None  # a missing preset or file fails here too
         if config is not None and not config.get("hints", False):
             raise ValueError(f"{model} was trained without colour hints: leave out --hint/--hints, or colorize "
                              "with a generator trained with `hints: true`")

@@ -17,6 +17,7 @@ from colorkit import hints as colour_hints
 from colorkit.color import L_MAX, denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, read_rgb
+from colorkit.loading import load_generator
 
 
 def lightness(rgb_or_gray):
@@ -41,7 +42,7 @@ def input_size(generator):
 
 def size_multiple(generator):
     """The factor a render size must be a multiple of (the U-Net's total downsampling)."""
-    if hasattr(generator, "size_multiple"):  # an exported generator (colorkit.export.OnnxGenerator)
+    if hasattr(generator, "size_multiple"):  # an exported generator (colorkit.loading.OnnxGenerator)
         return generator.size_multiple
     from colorkit.models.unet_generator import encoder_widths
 
@@ -239,8 +240,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
 
     Args:
         model: str or Path. A preset name (``colorkit.presets.names()``), a saved generator
-            (``.keras``) or an exported one (``.onnx``, run by onnxruntime alone: see colorkit.export);
-            or a generator already loaded (``colorkit.engines.load_generator``).
+            (``.keras``), a run folder, or an exported one (``.onnx``, run by onnxruntime alone), as
+            :func:`colorkit.loading.load_generator` opens them; or a generator already loaded.
         inputs: list of str or Path. Image files and folders.
         out_dir: str or Path. Where the PNGs go (created).
         render_size: int or None. See :func:`colorize`. Defaults to None.
@@ -261,15 +262,13 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
         FileExistsError: an output exists and not `overwrite`.
     """
     files = collect(inputs)
-    from colorkit import presets
-
     check_saturation(saturation)
     if hints:
         check_hinted_photo(files)
     targets = output_paths(files, out_dir)
     if not overwrite:
         refuse_existing(targets)
-    generator = model if hasattr(model, "predict_on_batch") else presets.load_generator(model)
+    generator = model if hasattr(model, "predict_on_batch") else load_generator(model)
     _render_size(generator, render_size)  # a bad size fails before any photo is read
     check_hints_accepted(generator, [hints])
     written, skipped = [], []

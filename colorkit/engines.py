@@ -14,15 +14,13 @@ before any framework starts.
 
 import hashlib
 import importlib.util
-import json
 import math
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-from colorkit import presets
+from colorkit import loading
 from colorkit.params import keras_backend
 
 ENGINES = ("auto", "onnx", "keras")
@@ -57,8 +55,8 @@ def preset_onnx_path(name):
     """The cached ONNX file of preset `name`: named by a hash of its config and weights and of colorkit's
     model code (colorkit/models/*.py), what the exported graph is made from."""
     digest = hashlib.sha256()
-    folder = presets.PRESETS_DIR / name
-    for path in (folder / presets.CONFIG, folder / presets.WEIGHTS, *sorted(MODEL_CODE.glob("*.py"))):
+    folder = loading.PRESETS_DIR / name
+    for path in (folder / loading.CONFIG, folder / loading.WEIGHTS, *sorted(MODEL_CODE.glob("*.py"))):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return cache_dir() / f"{name}-{digest.hexdigest()[:16]}.onnx"
 
@@ -97,17 +95,19 @@ def build_preset_onnx(name, log=_stderr):
 
 
 def load_generator(model, engine="auto", log=_stderr):
-    """The generator that colorizes with `model` on `engine`.
+    """The generator that colorizes with `model` on `engine`: what :func:`colorkit.loading.load_generator`
+    opens, but a preset on onnxruntime from its cached ONNX file unless `engine` is `keras`.
 
     Args:
-        model: str or Path. A preset name, a generator saved as `.keras`, or an exported `.onnx` file.
+        model: str or Path. A preset name, a generator saved as `.keras`, a run folder, or an exported `.onnx`
+            file.
         engine: str. `auto` (onnxruntime for presets and `.onnx` files, Keras for `.keras` files), `onnx` or
             `keras`. Defaults to `auto`.
         log: callable. Takes a line saying what is being built, or why Keras runs a preset. Defaults to a line
             on stderr.
 
     Returns:
-        A `colorkit.export.OnnxGenerator` or a `keras.Model`.
+        A `colorkit.loading.OnnxGenerator` or a `keras.Model`.
 
     Raises:
         ValueError: an unknown engine, or one that cannot run `model` here (the message says what would).
@@ -115,7 +115,7 @@ def load_generator(model, engine="auto", log=_stderr):
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    path = presets.resolve(model)
+    path = loading.resolve(model)
     is_onnx = path.is_file() and path.suffix.lower() == ".onnx"
     if is_onnx and engine == "keras":
         raise ValueError(f"{model} is an ONNX file, which onnxruntime runs: leave out --engine keras")
@@ -125,11 +125,9 @@ def load_generator(model, engine="auto", log=_stderr):
     if path.is_dir() and engine != "keras":
         cached = preset_onnx_path(path.name)
         if cached.is_file() or engine == "onnx" or exporter():
-            from colorkit.export import OnnxGenerator
-
-            return OnnxGenerator(cached if cached.is_file() else build_preset_onnx(path.name, log))
+            return loading.load_generator(cached if cached.is_file() else build_preset_onnx(path.name, log))
         log("no TensorFlow or JAX here to build the preset's ONNX file: running it on Keras")
-    return presets.load_generator(model)
+    return loading.load_generator(model)
 
 
 # ---- sizes, read without Keras -----------------------------------------------------------------------
@@ -143,44 +141,13 @@ def config_sizes(config):
     return size, 2**depth
 
 
-def _generator_config(node):
-    """The first UNetGenerator config in a Keras config tree (a .keras file's config.json)."""
-    if isinstance(node, dict):
-        if str(node.get("registered_name") or node.get("class_name", "")).endswith("UNetGenerator"):
-            return node.get("config", {})
-        children = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    return next((found for child in children if (found := _generator_config(child)) is not None), None)
-
-
-def generator_config(model):
-    """The UNetGenerator config of a preset or a `.keras` generator, read without Keras; None where the file
-    does not tell (an `.onnx` file, another architecture, a damaged file: the loader says what is wrong).
-
-    Raises:
-        FileNotFoundError: neither a preset nor a file.
-    """
-    path = presets.resolve(model)
-    try:
-        if path.is_dir():
-            return json.loads((path / presets.CONFIG).read_text())["config"]
-        if path.suffix.lower() == ".keras":
-            with zipfile.ZipFile(path) as archive:
-                return _generator_config(json.loads(archive.read("config.json")))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
-    return None
-
-
 def sizes(model):
-    """(training size, stride) of a preset or a `.keras` generator read from its config, or None where the
-    config does not tell (an `.onnx` file: onnxruntime reads its metadata in a moment anyway).
+    """(training size, stride) of a preset, a run or a `.keras` generator read from its config
+    (:func:`colorkit.loading.generator_config`), or None where the config does not tell (an `.onnx` file:
+    onnxruntime reads its metadata in a moment anyway).
 
     Raises:
         FileNotFoundError: neither a preset nor a file.
     """
-    config = generator_config(model)
+    config = loading.generator_config(model)
     return config_sizes(config) if config is not None else None

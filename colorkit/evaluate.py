@@ -40,8 +40,8 @@ def evaluate_folder(model_path, images_dir, size=None, batch_size=16, progress=T
     """Metrics of a saved generator and of the grayscale baseline on a folder of photos.
 
     Args:
-        model_path: str or Path. A preset name, or a generator saved as ``.keras`` (a whole GAN
-            also works).
+        model_path: str or Path. A preset name, a generator saved as ``.keras`` (a whole GAN also
+            works) or a run folder (:func:`colorkit.loading.load_generator`).
         images_dir: str or Path. Colour photos, searched recursively.
         size: int or None. The generator's training size (None: read from it); photos are
             cropped and resized to it.
@@ -55,8 +55,8 @@ def evaluate_folder(model_path, images_dir, size=None, batch_size=16, progress=T
         FileNotFoundError: no model file. ValueError: wrong size, or no usable photo.
         colorkit.datasets.DatasetNotFound: missing or empty folder.
     """
+    from colorkit.loading import load_generator
     from colorkit.metrics import evaluate_generator
-    from colorkit.presets import load_generator
 
     examples = _folder_examples(images_dir)  # fails fast on a missing or empty folder
     generator = load_generator(model_path)

@@ -7,10 +7,9 @@ baseline, test grids are drawn, and metrics.json is written into the run folder 
 
 import time
 
-import keras
 import numpy as np
 
-from colorkit import backends, checkpoints, datasets, figures, params, runs
+from colorkit import backends, checkpoints, datasets, figures, loading, params, runs
 from colorkit.training import environment, open_images
 
 
@@ -31,7 +30,7 @@ def best_generator(run):
     path = runs.generator_file(run.dir)
     info = {"file": str(path.relative_to(run.dir)), "epoch": progress.get("best_epoch"),
             "monitor": progress.get("monitor"), "value": progress.get("best")}
-    return keras.saving.load_model(path, safe_mode=True), info
+    return loading.load_generator(path), info
 
 
 def load_test(run):

@@ -1,5 +1,5 @@
-"""Export a generator for serving (ONNX, TensorFlow SavedModel, LiteRT) through Keras' `model.export`,
-and run an exported ONNX generator with onnxruntime alone.
+"""Export a generator for serving (ONNX, TensorFlow SavedModel, LiteRT) through Keras' `model.export`.
+An exported ONNX file is opened, and run by onnxruntime alone, as :class:`colorkit.loading.OnnxGenerator`.
 
 Every export takes a batch of network-scaled L ``(B, H, W, 1)`` (float32, [-1, 1]) at any batch size
 and any H and W that are multiples of the U-Net's stride, and gives ab ``(B, H, W, 2)`` in [-1, 1]:
@@ -7,8 +7,7 @@ colorize runs the generator at aspect-preserving sizes (:func:`colorkit.colorize
 Keras cannot export every format with variable spatial dimensions on every backend; :data:`FORMATS`
 lists where it can, as measured with Keras 3.15 (see the README's Export section).
 
-This module imports Keras only inside :func:`export`, after its checks: :class:`OnnxGenerator` needs
-onnxruntime alone.
+This module imports Keras only inside :func:`export`, after its checks.
 """
 
 import os
@@ -18,7 +17,8 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+from colorkit import loading
+from colorkit.loading import IMAGE_SIZE_KEY, SIZE_MULTIPLE_KEY, OnnxGenerator  # noqa: F401  (where they were)
 
 # format -> (Keras' name for it, the backends that export it with variable H and W).
 FORMATS = {
@@ -34,8 +34,6 @@ _WHY_NOT = {
     ("litert", "jax"): "Keras has no LiteRT exporter for JAX",
     ("litert", "torch"): "Keras' torch LiteRT exporter (litert-torch) takes fixed shapes only",
 }
-# ONNX metadata_props that OnnxGenerator reads back.
-IMAGE_SIZE_KEY, SIZE_MULTIPLE_KEY = "colorkit.image_size", "colorkit.size_multiple"
 
 
 def check_supported(fmt, backend):
@@ -123,8 +121,8 @@ def export(model_or_preset, fmt, out_path, force=False):
     """Export a generator through Keras' `model.export`, with variable batch, height and width.
 
     Args:
-        model_or_preset: str or Path. A preset name (``colorkit.presets.names()``) or a generator saved
-            as ``.keras``.
+        model_or_preset: str or Path. A preset name (``colorkit.presets.names()``), a generator saved
+            as ``.keras`` or a run folder (:func:`colorkit.loading.load_generator`).
         fmt: str. ``"onnx"``, ``"saved_model"`` (a TensorFlow SavedModel folder) or ``"litert"``
             (a ``.tflite`` file).
         out_path: str or Path. The file (a folder for ``saved_model``) to write.
@@ -139,7 +137,6 @@ def export(model_or_preset, fmt, out_path, force=False):
         FileNotFoundError: neither a preset nor a file.
         FileExistsError: `out_path` exists and not `force`.
     """
-    from colorkit import presets
     from colorkit.params import keras_backend
 
     # Every check comes before Keras, whose framework takes seconds to start.
@@ -148,12 +145,12 @@ def export(model_or_preset, fmt, out_path, force=False):
     out = Path(out_path).expanduser()
     if (out.exists() or out.is_symlink()) and not force:
         raise FileExistsError(f"{out} already exists (pass --force to replace it)")
-    if presets.resolve(model_or_preset).suffix.lower() == ".onnx":  # a missing model fails here too
+    if loading.resolve(model_or_preset).suffix.lower() == ".onnx":  # a missing model fails here too
         raise ValueError(f"{model_or_preset} is already exported; export a preset or a .keras generator")
     start = time.perf_counter()
     from colorkit.colorize import input_size, size_multiple
 
-    generator = presets.load_generator(model_or_preset)
+    generator = loading.load_generator(model_or_preset)
     if fmt == "onnx" and backend == "jax" and generator.get_config().get("prior", "none") != "none":
         raise ValueError("onnx export of a generator with the semantic prior does not work on the jax backend "
                          "(jax2onnx cannot build the prior's resize for a variable photo size); run it with "
@@ -177,52 +174,3 @@ def export(model_or_preset, fmt, out_path, force=False):
         _remove(tmp)
     return {"format": fmt, "path": str(out), "bytes": _size(out), "backend": backend,
             "seconds": round(time.perf_counter() - start, 2), "image_size": image_size, "size_multiple": multiple}
-
-
-class OnnxGenerator:
-    """A generator exported to ONNX by :func:`export`, run with onnxruntime alone (no Keras, no framework).
-
-    It has what :mod:`colorkit.colorize` uses of a generator: `input_shape` (the training size),
-    `size_multiple` (the U-Net's stride, which render sizes must be multiples of) and `predict_on_batch`.
-    Both sizes are read from the ONNX file's metadata_props, which `colorkit export` writes.
-
-    Args:
-        path: str or Path. The ``.onnx`` file.
-        providers: list of str or None. onnxruntime execution providers; None takes every available
-            one. Defaults to None.
-
-    Example:
-    >>> generator = OnnxGenerator("flowers.onnx")  # doctest: +SKIP
-    >>> colorize(generator, np.zeros((40, 60), np.uint8)).shape  # doctest: +SKIP
-    (40, 60, 3)
-    """
-
-    def __init__(self, path, providers=None):
-        import onnxruntime
-
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no ONNX model at {self.path}")
-        self.providers = providers
-        self.session = onnxruntime.InferenceSession(str(self.path),
-                                                    providers=providers or onnxruntime.get_available_providers())
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        if IMAGE_SIZE_KEY not in metadata or SIZE_MULTIPLE_KEY not in metadata:
-            raise ValueError(f"{self.path} has no colorkit metadata ({IMAGE_SIZE_KEY}, {SIZE_MULTIPLE_KEY}): "
-                             "export it with `colorkit export`")
-        self.image_size = int(metadata[IMAGE_SIZE_KEY])
-        self.size_multiple = int(metadata[SIZE_MULTIPLE_KEY])
-        channels = self.session.get_inputs()[0].shape[-1]
-        self.input_shape = (None, self.image_size, self.image_size, channels if isinstance(channels, int) else 1)
-        self.output_shape = (None, self.image_size, self.image_size, 2)
-        self._input_name = self.session.get_inputs()[0].name
-
-    def predict_on_batch(self, x):
-        """ab ``(B, H, W, 2)`` of network-scaled L ``(B, H, W, 1)`` (or L and hints, ``(B, H, W, 4)``, for a
-        generator that takes them), H and W multiples of `size_multiple`."""
-        x = np.ascontiguousarray(x, np.float32)
-        channels = self.input_shape[-1]
-        if x.ndim != 4 or x.shape[-1] != channels or x.shape[1] % self.size_multiple or x.shape[2] % self.size_multiple:
-            raise ValueError(f"expected network input of shape (B, H, W, {channels}) with H and W multiples of "
-                             f"{self.size_multiple}, got {x.shape}")
-        return self.session.run(None, {self._input_name: x})[0]

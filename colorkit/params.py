@@ -161,10 +161,10 @@ def check_values(values, source, *, keys=None, check_data=True):
         if problem:
             raise ParamsError(f"{source}: {problem}")
     if typed.get("init_from"):
-        from colorkit import presets
+        from colorkit import loading
 
         try:
-            presets.resolve(typed["init_from"])
+            loading.resolve(typed["init_from"])
         except FileNotFoundError as err:
             raise ParamsError(f"{source}: 'init_from': {err}") from err
     if "dataset" in typed:

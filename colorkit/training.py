@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from colorkit import backends, callbacks, checkpoints, datasets, distribution, params, presets, runs
+from colorkit import backends, callbacks, checkpoints, datasets, distribution, loading, params, presets, runs
 from colorkit.gan import build_gan
 from colorkit.pipeline import ColorBatches, DecodedImages, open_cache, prepare
 from colorkit.precision import resolve as resolve_precision
@@ -143,7 +143,7 @@ def build_model(config, steps_per_epoch):
         ema_decay=config["ema_decay"], prior=config["prior"], prior_size=config["prior_size"], hints=config["hints"],
         seed=config["seed"])
     if config["init_from"]:
-        presets.copy_generator_weights(presets.load_generator(config["init_from"]), gan.generator)
+        presets.copy_generator_weights(loading.load_generator(config["init_from"]), gan.generator)
         if gan.weight_average is not None:
             gan.weight_average.reset(gan.generator.trainable_variables)
         print(f"generator weights from {config['init_from']}")

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from colorkit.color import lab_to_rgb
 from colorkit.colorize import _render_size, check_saturation, lightness, predict_ab
+from colorkit.loading import load_generator
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 TEMPORAL = ("flow", "none")
@@ -175,9 +176,7 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
         raise ValueError(f"the output {out_path} would overwrite the video being read")
     generator = model_or_generator
     if isinstance(generator, str | Path):
-        from colorkit import presets
-
-        generator = presets.load_generator(generator)
+        generator = load_generator(generator)
     check_saturation(saturation)
     _render_size(generator, render_size)  # a bad size or saturation fails before any frame is decoded
     start = time.perf_counter()

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from helpers import TINY_UNET
 
-from colorkit import engines, presets
+from colorkit import engines, loading, presets
 from colorkit.cli import main
 from colorkit.colorize import _network_input, _predict, colorize_batch, lightness, sample_photos
 from colorkit.decode import read_rgb
-from colorkit.export import FORMATS, OnnxGenerator, export
+from colorkit.export import FORMATS, export
+from colorkit.loading import OnnxGenerator
 from colorkit.models import UNetGenerator
 
 BACKEND = keras.config.backend()
@@ -184,7 +185,7 @@ def test_refuses_where_keras_cannot_before_any_work(fmt, tmp_path, capsys, monke
     if supported(fmt):
         pytest.skip(f"Keras exports {fmt} on {BACKEND}")
     loads = []
-    monkeypatch.setattr(presets, "load_generator", lambda *a: loads.append(a))
+    monkeypatch.setattr(loading, "load_generator", lambda *a: loads.append(a))
     out = tmp_path / f"x{SUFFIX[fmt]}"
     assert main(["export", PRESET, "--format", fmt, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()

