@@ -48,7 +48,7 @@ def size_multiple(generator):
 
     config = generator.get_config()
     try:
-        widths = encoder_widths(config["preset"], config["image_size"], config["base_filters"],
+        widths = encoder_widths(config["layout"], config["image_size"], config["base_filters"],
                                 config["depth"], config["max_filters"])
     except KeyError:
         return input_size(generator)  # another architecture: only multiples of its own size

@@ -134,10 +134,11 @@ def load_generator(model, engine="auto", log=_stderr):
 def config_sizes(config):
     """(training size, stride) of a UNetGenerator's config: the stride is 2 to the number of stride-2 encoder
     units (`colorkit.models.unet_generator.encoder_widths`); None for another config."""
-    if "image_size" not in config or "preset" not in config:
+    layout = config.get("layout", config.get("preset"))  # `preset` in configs saved before the rename
+    if "image_size" not in config or layout is None:
         return None
     size = config["image_size"]
-    depth = config.get("depth") or int(math.log2(size)) - (1 if config["preset"] == "seed" else 0)
+    depth = config.get("depth") or int(math.log2(size)) - (1 if layout == "seed" else 0)
     return size, 2**depth
 
 

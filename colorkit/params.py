@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from colorkit.runs import NOTEBOOKS, resolve_path
+from colorkit.runs import NOTEBOOKS, renamed_params, resolve_path
 from colorkit.runs import read_params as read_saved  # noqa: F401  (the old name, still read by benchmarks/hints.py)
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
@@ -134,7 +134,7 @@ def check_values(values, source, *, keys=None, check_data=True):
     """
     known = schema() if keys is None else {k: schema()[k] for k in keys}
     typed = {}
-    for key, value in values.items():
+    for key, value in renamed_params(values, source).items():
         if key not in known:
             raise _unknown(key, source, known)
         typed[key] = _typed(key, value, known[key], source)

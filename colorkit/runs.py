@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,8 @@ CACHE_ENV = "COLORKIT_CACHE"
 FREE_ON_RESUME = ("resume", "epochs", "outputs_dir", "data_dir", "cache_dir", "data_path", "download", "grid_images",
                   "max_test_images", "test_grids", "distribution", "max_train_seconds",
                   "max_train_steps", "realism", "realism_images")
+# Parameters renamed since runs were saved (old -> new): old params files and run folders load under the new name.
+RENAMED_PARAMS = {"preset": "layout"}
 
 
 @dataclass
@@ -147,10 +150,23 @@ def resume_problem(config):
     return None
 
 
+def renamed_params(values, source):
+    """`values` with each renamed parameter under its new name (:data:`RENAMED_PARAMS`; where both names are
+    given, the new one's value), and a FutureWarning per old name naming the new one."""
+    values = dict(values)
+    for old, new in RENAMED_PARAMS.items():
+        if old in values:
+            value = values.pop(old)
+            values.setdefault(new, value)
+            warnings.warn(f"{source}: {old!r} is now {new!r} (the U-Net's layout, pix2pix | seed, not a pretrained "
+                          f"preset); rename the key", FutureWarning, stacklevel=3)
+    return values
+
+
 def read_params(folder):
-    """The parameters saved in a run folder's params.yaml, or {}."""
+    """The parameters saved in a run folder's params.yaml (renamed ones under their new names), or {}."""
     path = Path(folder) / PARAMS_FILE
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+    return renamed_params(yaml.safe_load(path.read_text()) or {}, str(path)) if path.exists() else {}
 
 
 def write_params(values, folder):

@@ -132,7 +132,7 @@ def build_model(config, steps_per_epoch):
     (a pretrained preset or a .keras file) when given."""
     keras.utils.set_random_seed(config["seed"])
     gan = build_gan(
-        config["model"], config["image_size"], preset=config["preset"], base_filters=config["base_filters"],
+        config["model"], config["image_size"], layout=config["layout"], base_filters=config["base_filters"],
         depth=config["depth"] or None, max_filters=config["max_filters"], dropout=config["dropout"],
         upsampling=config["upsampling"], d_base_filters=config["d_base_filters"], d_layers=config["d_layers"],
         l1_weight=config["l1_weight"], lr=config["lr"], beta1=config["beta1"], d_lr_ratio=config["d_lr_ratio"],

@@ -15,7 +15,7 @@ from colorkit.colorize import input_size, size_multiple
 pytestmark = pytest.mark.backend_independent
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"preset": "seed"}, {"depth": 3}, {"preset": "seed", "depth": 2}])
+@pytest.mark.parametrize("kwargs", [{}, {"layout": "seed"}, {"depth": 3}, {"layout": "seed", "depth": 2}])
 def test_sizes_from_a_config_are_the_generators_own(kwargs, tmp_path):
     from colorkit.models import UNetGenerator
 
@@ -23,6 +23,11 @@ def test_sizes_from_a_config_are_the_generators_own(kwargs, tmp_path):
     assert engines.config_sizes(generator.get_config()) == (input_size(generator), size_multiple(generator))
     generator.save(tmp_path / "g.keras")
     assert engines.sizes(tmp_path / "g.keras") == (32, size_multiple(generator))
+
+
+def test_sizes_of_a_config_saved_with_preset():
+    config = {"image_size": 32, "preset": "seed", "depth": None}  # the U-Net's layout, before the rename
+    assert engines.config_sizes(config) == engines.config_sizes({**config, "layout": "seed"}) == (32, 16)
 
 
 def test_sizes_of_the_presets_are_their_generators():

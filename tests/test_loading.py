@@ -1,6 +1,8 @@
 """Opening a generator, whatever holds it: a preset, a run folder (its best checkpoint, else its final
 generator), a `.keras` file (a generator or a whole GAN) and an `.onnx` file."""
 
+import zipfile
+
 import numpy as np
 import pytest
 from helpers import TINY_UNET
@@ -38,3 +40,17 @@ def test_a_preset_is_its_folder_and_its_config_is_read_without_keras():
     assert loading.resolve("flowers") == loading.PRESETS_DIR / "flowers"
     config = loading.generator_config("flowers")
     assert config["image_size"] == 128 and config["base_filters"] == 32
+
+
+def test_a_keras_file_saved_with_preset_still_loads(tmp_path):
+    generator = UNetGenerator(32, "seed", **TINY_UNET)
+    generator.save(tmp_path / "new.keras")
+    with zipfile.ZipFile(tmp_path / "new.keras") as new, zipfile.ZipFile(tmp_path / "old.keras", "w") as old:
+        for item in new.infolist():  # the same file as saved before the rename: `preset` in its config
+            data = new.read(item)
+            old.writestr(item, data.replace(b'"layout"', b'"preset"') if item.filename == "config.json" else data)
+    assert loading.generator_config(tmp_path / "old.keras")["preset"] == "seed"
+    with pytest.warns(FutureWarning, match="'preset' is now 'layout'"):
+        loaded = loading.load_generator(tmp_path / "old.keras")
+    assert loaded.layout == "seed"
+    np.testing.assert_array_equal(_output(loaded), _output(generator))

@@ -11,7 +11,7 @@ def _weight_layers(model):
     return [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
 
 
-def test_seed_preset_is_the_original_16_layer_42m_generator():
+def test_seed_layout_is_the_original_16_layer_42m_generator():
     g = UNetGenerator(256, "seed")
     assert encoder_widths("seed", 256) == [(64, 1), (64, 2), (128, 2), (256, 2), (512, 2), (512, 2), (512, 2), (512, 2)]
     assert len(_weight_layers(g)) == 16
@@ -20,7 +20,7 @@ def test_seed_preset_is_the_original_16_layer_42m_generator():
     assert g.output_shape == (None, 256, 256, 2)
 
 
-def test_pix2pix_preset_has_unet256_widths_down_to_1x1():
+def test_pix2pix_layout_has_unet256_widths_down_to_1x1():
     g = UNetGenerator(256, "pix2pix")
     assert [f for f, _ in encoder_widths("pix2pix", 256)] == [64, 128, 256, 512, 512, 512, 512, 512]
     assert g.get_layer("g_enc7_act").output.shape == (None, 1, 1, 512)
@@ -28,7 +28,7 @@ def test_pix2pix_preset_has_unet256_widths_down_to_1x1():
     assert g.output_shape == (None, 256, 256, 2)
 
 
-@pytest.mark.parametrize("kwargs", [{"depth": 3}, {"base_filters": 4, "max_filters": 16}, {"preset": "seed"}])
+@pytest.mark.parametrize("kwargs", [{"depth": 3}, {"base_filters": 4, "max_filters": 16}, {"layout": "seed"}])
 def test_generator_shapes_for_configured_depth_and_width(kwargs):
     g = UNetGenerator(32, **kwargs)
     out = g(np.zeros((3, 32, 32, 1), np.float32))
@@ -37,14 +37,22 @@ def test_generator_shapes_for_configured_depth_and_width(kwargs):
 
 
 def test_bad_options_fail_with_the_valid_choices():
-    with pytest.raises(ValueError, match="preset must be one of"):
-        UNetGenerator(32, preset="resnet")
+    with pytest.raises(ValueError, match="layout must be one of"):
+        UNetGenerator(32, layout="resnet")
     with pytest.raises(ValueError, match="power of two"):
         UNetGenerator(48)
     with pytest.raises(ValueError, match="depth must be in 1..5"):
         UNetGenerator(32, depth=6)
     with pytest.raises(ValueError, match="upsampling must be one of"):
         UNetGenerator(32, upsampling="nearest")
+
+
+def test_a_config_saved_with_preset_loads_as_layout_with_a_warning():
+    config = UNetGenerator(32, "seed", base_filters=4).get_config()
+    old = {**config, "preset": config.pop("layout")}  # as configs were saved before the rename
+    with pytest.warns(FutureWarning, match="'preset' is now 'layout'"):
+        g = UNetGenerator.from_config(old)
+    assert g.layout == "seed" and g.get_config() == {**config, "layout": "seed"}
 
 
 def test_patch_discriminator_sees_70px_patches_by_default():

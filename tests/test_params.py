@@ -48,14 +48,14 @@ def test_choices_in_comments_match_the_code():
     from colorkit.datasets import DATASETS
     from colorkit.gan import MODELS
     from colorkit.gan.schedules import SCHEDULES
-    from colorkit.models import PRESETS
+    from colorkit.models import LAYOUTS
     from colorkit.models.layers import UPSAMPLING
 
     schema = params.schema()
     assert set(schema["model"]["choices"]) == set(MODELS)
     assert schema["dataset"]["choices"] == DATASETS
     assert schema["lr_schedule"]["choices"] == SCHEDULES
-    assert schema["preset"]["choices"] == PRESETS
+    assert schema["layout"]["choices"] == LAYOUTS
     assert set(schema["upsampling"]["choices"]) == set(UPSAMPLING)
 
 
@@ -188,6 +188,16 @@ def test_from_namespace_checks_what_papermill_injected():
         params.from_namespace(namespace, "train")
     config = params.from_namespace({**params.defaults(), "unrelated": 1}, "evaluate")
     assert set(config) == set(params.notebook_schema("evaluate"))
+
+
+def test_an_old_file_with_preset_loads_it_as_layout_with_a_warning(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("preset: seed\n")
+    with pytest.warns(FutureWarning, match=f"{old}: 'preset' is now 'layout'"):
+        assert load_params(old)["layout"] == "seed"
+    with pytest.warns(FutureWarning, match="--set: 'preset' is now 'layout'"):
+        config = load_params(None, ["preset=seed"])
+    assert config["layout"] == "seed" and "preset" not in config
 
 
 def test_fractions_are_checked():

@@ -31,6 +31,20 @@ def test_params_yaml_is_merged_and_read_back(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [runs.PARAMS_FILE]  # no temporary file left
 
 
+def test_a_run_saved_with_preset_reads_as_layout_and_resumes(tmp_path):
+    config = {**load_params(None), "outputs_dir": str(tmp_path), "run_name": "old", "layout": "seed", "resume": True}
+    folder = runs.run_folder(config)
+    folder.mkdir()
+    saved = {**config, "preset": config["layout"]}
+    del saved["layout"]
+    runs.write_params(saved, folder)  # as a run saved before the rename
+    with pytest.warns(FutureWarning, match="'preset' is now 'layout'"):
+        assert runs.read_params(folder)["layout"] == "seed"
+    with pytest.warns(FutureWarning):
+        problems = [runs.resume_problem(config), runs.resume_problem({**config, "layout": "pix2pix"})]
+    assert problems[0] is None and "layout: 'seed' -> 'pix2pix'" in problems[1]
+
+
 def test_a_run_is_opened_by_its_best_checkpoint_else_its_final_generator(tmp_path):
     final = tmp_path / runs.GENERATOR_FILE
     assert runs.generator_file(tmp_path) == final

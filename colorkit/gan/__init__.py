@@ -12,7 +12,7 @@ from colorkit.models import PatchDiscriminator, UNetGenerator
 MODELS = {"cgan": CGAN, "wgangp": WGANGP, "l1": L1Regression}
 
 
-def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
+def build_gan(model="cgan", image_size=256, *, layout="pix2pix", base_filters=64, depth=None, max_filters=512,
               dropout=0.0, upsampling="transpose", d_base_filters=64, d_layers=3, l1_weight=100.0, lr=2e-4,
               beta1=0.5, beta2=None, d_lr_ratio=1.0, lr_schedule="constant", lr_decay_steps=10000, total_steps=None,
               generator_steps=1, n_critic=5, gp_weight=10.0, real_label=1.0, adversarial_loss="bce",
@@ -31,7 +31,7 @@ def build_gan(model="cgan", image_size=256, *, preset="pix2pix", base_filters=64
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
-    generator = UNetGenerator(image_size, preset, base_filters, depth, max_filters, dropout=dropout,
+    generator = UNetGenerator(image_size, layout, base_filters, depth, max_filters, dropout=dropout,
                               upsampling=upsampling, seed=seed or 0, prior=prior, prior_size=prior_size,
                               hints=hints, name="generator")
     beta2 = beta2 if beta2 is not None else (0.9 if model == "wgangp" else 0.999)

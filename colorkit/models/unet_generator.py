@@ -1,6 +1,7 @@
 """U-Net generator: L channel in, ab channels out."""
 
 import math
+import warnings
 
 import keras
 from keras import layers
@@ -9,26 +10,26 @@ from colorkit.models.inception import InceptionV3Features
 from colorkit.models.layers import BatchNormalization, Conv2D, upsampling_layer
 from colorkit.models.prior import PRIOR_LAYER, PRIORS, GrayRGB, ResizeConcat, TileConcat
 
-PRESETS = ("pix2pix", "seed")
+LAYOUTS = ("pix2pix", "seed")
 
 
-def encoder_widths(preset, image_size, base_filters=64, depth=None, max_filters=512):
+def encoder_widths(layout, image_size, base_filters=64, depth=None, max_filters=512):
     """Per-unit (filters, stride) of the encoder.
 
     `pix2pix`: stride-2 units from `base_filters`, doubling up to `max_filters`, down to 1x1
     (U-Net-256 at 256 px). `seed`: the original project's generator, a stride-1 unit first, then
     stride-2 units down to 2x2 (64-64-128-256-512-512-512-512 at 256 px).
     """
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if image_size < 8 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
-    max_depth = int(math.log2(image_size)) - (1 if preset == "seed" else 0)
+    max_depth = int(math.log2(image_size)) - (1 if layout == "seed" else 0)
     depth = max_depth if depth is None else depth
     if not 1 <= depth <= max_depth:
-        raise ValueError(f"depth must be in 1..{max_depth} for {image_size} px ({preset}), got {depth}")
+        raise ValueError(f"depth must be in 1..{max_depth} for {image_size} px ({layout}), got {depth}")
     widths = [(min(base_filters * 2**i, max_filters), 2) for i in range(depth)]
-    if preset == "seed":
+    if layout == "seed":
         widths = [(base_filters, 1)] + widths
     return widths
 
@@ -37,7 +38,7 @@ def encoder_widths(preset, image_size, base_filters=64, depth=None, max_filters=
 class UNetGenerator(keras.Model):
     """U-Net that predicts the ab channels of a Lab image from its L channel (and colour hints).
 
-    Encoder units are 4x4 convolutions (stride 2, the `seed` preset's first unit stride 1), batch
+    Encoder units are 4x4 convolutions (stride 2, the `seed` layout's first unit stride 1), batch
     norm and LeakyReLU(0.2); decoder units are 4x4 stride-2 transposed convolutions, batch norm,
     ReLU (dropout optional), then concatenation with the mirrored encoder activation, as in
     pix2pix (Isola et al. 2017, https://arxiv.org/abs/1611.07004). The first encoder unit and a
@@ -52,7 +53,8 @@ class UNetGenerator(keras.Model):
 
     Args:
         image_size: int. Square input size, a power of two. Defaults to 256.
-        preset: str. `"pix2pix"` or `"seed"` (Nazeri et al. 2018). Defaults to `"pix2pix"`.
+        layout: str. `"pix2pix"` or `"seed"` (Nazeri et al. 2018). Defaults to `"pix2pix"`. Files saved
+            before it was named `layout` hold it as `preset`: they load, with a FutureWarning.
         base_filters: int. Filters of the first unit, doubling per unit. Defaults to 64.
         depth: int or None. Number of stride-2 encoder units; None goes to 1x1 (`pix2pix`) or
             2x2 (`seed`). Defaults to None.
@@ -74,10 +76,15 @@ class UNetGenerator(keras.Model):
     (2, 32, 32, 2)
     """
 
-    def __init__(self, image_size=256, preset="pix2pix", base_filters=64, depth=None, max_filters=512,
+    def __init__(self, image_size=256, layout="pix2pix", base_filters=64, depth=None, max_filters=512,
                  dropout=0.0, upsampling="transpose", seed=0, prior="none", prior_size=128, hints=False,
                  **kwargs):
-        widths = encoder_widths(preset, image_size, base_filters, depth, max_filters)
+        if "preset" in kwargs:  # a .keras file or preset config saved before the rename
+            layout = kwargs.pop("preset")
+            warnings.warn("UNetGenerator: 'preset' is now 'layout' (the U-Net's layout, not a pretrained preset); "
+                          "this saved config still loads, save it again to write 'layout'", FutureWarning,
+                          stacklevel=2)
+        widths = encoder_widths(layout, image_size, base_filters, depth, max_filters)
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
@@ -125,7 +132,7 @@ class UNetGenerator(keras.Model):
 
         # Config.
         self.image_size = image_size
-        self.preset = preset
+        self.layout = layout
         self.base_filters = base_filters
         self.depth = depth
         self.max_filters = max_filters
@@ -140,7 +147,7 @@ class UNetGenerator(keras.Model):
         return {
             "name": self.name,
             "image_size": self.image_size,
-            "preset": self.preset,
+            "layout": self.layout,
             "base_filters": self.base_filters,
             "depth": self.depth,
             "max_filters": self.max_filters,

@@ -57,7 +57,7 @@ def model_card(name, run_dir, params_file, description, stages=None):
     minutes = sum(s["train_seconds"] for s in stages) / 60
     machine = platform.processor() or platform.machine()
     sessions = f"{len(stages)} session" + ("s" if len(stages) > 1 else "")
-    architecture = (f"U-Net `{config['preset']}`, {config['base_filters']} filters doubling to {config['max_filters']}, "
+    architecture = (f"U-Net layout `{config['layout']}`, {config['base_filters']} filters doubling to {config['max_filters']}, "
                     f"depth {config['depth'] or 'full'}, {config['image_size']} px")
     return f"""# Preset `{name}`
 
