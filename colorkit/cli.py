@@ -2,7 +2,7 @@
 
 Each subcommand is an ``add_<name>(subparsers)`` that registers its arguments and a
 ``run_<name>(args) -> exit code`` handler that calls the library (:mod:`colorkit.pipeline`,
-:mod:`colorkit.evaluate`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). Heavy imports
+:mod:`colorkit.photo_folder_metrics`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). Heavy imports
 (Keras, the pipeline) happen inside the handlers so ``colorkit --help`` answers at once. User
 errors print one line to stderr and exit with :data:`USAGE_ERROR`, without a traceback.
 """
@@ -115,7 +115,7 @@ def evaluation_table(result):
 
 def run_evaluate(args):
     from colorkit.datasets import DatasetNotFound
-    from colorkit.evaluate import evaluate_folder
+    from colorkit.photo_folder_metrics import evaluate_folder
 
     try:
         if (args.size is not None and args.size < 1) or args.batch_size < 1:

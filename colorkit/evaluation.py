@@ -1,4 +1,5 @@
-"""Evaluating one trained run: everything `notebooks/evaluate.ipynb` calls.
+"""Evaluating one trained run on its test split: everything `notebooks/evaluate.ipynb` calls (a folder of
+any photos is :mod:`colorkit.photo_folder_metrics`', runs side by side :mod:`colorkit.compare`'s).
 
 The best checkpoint (or the final generator) is measured on the test split beside the grayscale
 baseline, test grids are drawn, and metrics.json is written into the run folder (see
@@ -95,7 +96,7 @@ def write_test_grids(run, generator, lab, show=True):
     return paths
 
 
-def compare(result):
+def metrics_table(result):
     """Test metrics beside the grayscale baseline, as a table."""
     import pandas as pd
 

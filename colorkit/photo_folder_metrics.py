@@ -1,4 +1,5 @@
-"""Evaluate a saved generator on any folder of colour photos (the library of `colorkit evaluate`).
+"""Metrics of a generator on any folder of colour photos (the library of `colorkit evaluate`); a training
+run's own test split is :mod:`colorkit.evaluation`'s.
 
 Photos are decoded with :mod:`colorkit.decode` and cropped and resized exactly as for training
 (:func:`colorkit.cache.prepare_image`: centre square, INTER_AREA to the size, Lab), so
