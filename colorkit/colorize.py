@@ -4,6 +4,10 @@ The generator (fully convolutional) sees the whole photo's L at an aspect-preser
 short side is its training size; only its ab prediction, which varies slowly, is upsampled, and
 the photo keeps its own full-resolution L. So a 4000x3000 photo comes
 out 4000x3000 with all its detail, as in Zhang et al. (2016) and Iizuka et al. (2016).
+
+The options (render size, saturation, hints) are checked once, where a call comes in (:func:`colorize`,
+:func:`colorize_batch`, :func:`colorize_files`, `colorkit.video.colorize_video`); what runs per batch
+(:func:`predict_ab`) takes them checked.
 """
 
 import sys
@@ -93,7 +97,13 @@ def check_render_size(render_size, trained, multiple):
                          f"(trained at {trained} px), got {render_size}")
 
 
-def _render_size(generator, render_size):
+def resolve_render_size(generator, render_size=None):
+    """(size, multiple): the short side the network runs at (`render_size`, or the generator's training size
+    where None or 0) and the stride it is a multiple of.
+
+    Raises:
+        ValueError: `render_size` is not a positive multiple of the stride.
+    """
     size = int(render_size) if render_size else input_size(generator)
     multiple = size_multiple(generator)
     check_render_size(size, input_size(generator), multiple)
@@ -101,6 +111,7 @@ def _render_size(generator, render_size):
 
 
 def check_saturation(saturation):
+    """Raise ValueError unless `saturation` is >= 0."""
     if not saturation >= 0:
         raise ValueError(f"saturation must be >= 0 (1: the model's own colour, 0: gray), got {saturation}")
 
@@ -119,13 +130,14 @@ def check_hints_accepted(generator, hints):
                          "or leave the hints out)")
 
 
-def predict_ab(generator, lightnesses, render_size=None, saturation=1.0, hints=None):
+def predict_ab(generator, lightnesses, size, multiple, saturation=1.0, hints=None):
     """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
     (0..100), as :func:`colorize` computes it, times `saturation` (within the ab range); those that
-    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None."""
-    check_saturation(saturation)
-    check_hints_accepted(generator, hints)
-    size, multiple = _render_size(generator, render_size)
+    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None.
+
+    It runs once per batch, so it takes its options checked: `size` and `multiple` as
+    :func:`resolve_render_size` gives them, `saturation` and `hints` passed by :func:`check_saturation` and
+    :func:`check_hints_accepted`."""
     inputs = [_network_input(l, size, multiple) for l in lightnesses]
     if colour_hints.takes_hints(generator):
         hints = hints or [()] * len(inputs)
@@ -143,15 +155,20 @@ def predict_ab(generator, lightnesses, render_size=None, saturation=1.0, hints=N
     return results
 
 
+def _colorize_photos(generator, photos, size, multiple, saturation, hints):
+    lightnesses = [lightness(photo) for photo in photos]
+    return [lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, size, multiple, saturation, hints))]
+
+
 def colorize_batch(generator, photos, render_size=None, saturation=1.0, hints=None):
     """Colorize several photos; those that render at the same shape go through the network in one
     batch. See :func:`colorize` for one photo (``hints``: a list of its hints per photo, or None);
     returns uint8 RGB arrays in the photos' order."""
     check_saturation(saturation)
-    _render_size(generator, render_size)  # a bad size fails before any photo is converted
-    lightnesses = [lightness(photo) for photo in photos]
-    return [lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
-            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size, saturation, hints))]
+    check_hints_accepted(generator, hints)
+    size, multiple = resolve_render_size(generator, render_size)  # a bad size fails before any photo is converted
+    return _colorize_photos(generator, photos, size, multiple, saturation, hints)
 
 
 def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=None):
@@ -269,7 +286,7 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
     if not overwrite:
         refuse_existing(targets)
     generator = model if hasattr(model, "predict_on_batch") else load_generator(model)
-    _render_size(generator, render_size)  # a bad size fails before any photo is read
+    size, multiple = resolve_render_size(generator, render_size)  # a bad size fails before any photo is read
     check_hints_accepted(generator, [hints])
     written, skipped = [], []
     bar = tqdm(total=len(files), desc="colorize", unit="img", file=sys.stderr, disable=not progress)
@@ -282,8 +299,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
                 skipped.append({"file": str(source), "reason": str(err)})
                 continue
             read.append((source, target))
-        for (source, target), rgb in zip(read, colorize_batch(generator, photos, render_size, saturation,
-                                                              [hints] * len(photos) if hints else None)):
+        for (source, target), rgb in zip(read, _colorize_photos(generator, photos, size, multiple, saturation,
+                                                                [hints] * len(photos) if hints else None)):
             target.parent.mkdir(parents=True, exist_ok=True)
             if not cv2.imwrite(str(target), rgb[..., ::-1]):
                 raise OSError(f"cannot write {target}")

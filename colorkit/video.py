@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from colorkit.color import lab_to_rgb
-from colorkit.colorize import _render_size, check_saturation, lightness, predict_ab
+from colorkit.colorize import check_saturation, lightness, predict_ab, resolve_render_size
 from colorkit.loading import load_generator
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
@@ -178,7 +178,7 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
     if isinstance(generator, str | Path):
         generator = load_generator(generator)
     check_saturation(saturation)
-    _render_size(generator, render_size)  # a bad size or saturation fails before any frame is decoded
+    size, multiple = resolve_render_size(generator, render_size)  # fails before any frame is decoded
     start = time.perf_counter()
     writer = _writer(out_path, info["fps"], info["size"])
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)  # MEDIUM: 5x slower, a like warp error
@@ -190,7 +190,7 @@ def colorize_video(model_or_generator, in_path, out_path, render_size=None, temp
     try:
         while batch := [frame for _, frame in zip(range(batch_size), frames)]:
             lightnesses = [lightness(np.ascontiguousarray(frame)) for frame in batch]
-            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, render_size, saturation)):
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, size, multiple, saturation)):
                 l8 = np.clip(np.rint(l * 2.55), 0, 255).astype(np.uint8)
                 baseline = lab_to_rgb(np.dstack([l, ab]))
                 out_ab, rgb = ab, baseline

@@ -88,6 +88,25 @@ def test_render_size(generator):
     assert colorize(generator, rgb, render_size=32).shape == (50, 60, 3)
 
 
+def test_options_are_checked_once_per_call_not_per_batch(generator, tmp_path, monkeypatch):
+    from colorkit import colorize as module
+
+    calls = {"size_multiple": 0, "check_saturation": 0}
+
+    def counting(name, original):
+        def counted(*args):
+            calls[name] += 1
+            return original(*args)
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"p{i}.png"), smooth_photo(30 + 10 * i, 40, seed=i))
+    summary = colorize_files(generator, [tmp_path], tmp_path / "out", batch_size=1, progress=False, saturation=1.2)
+    assert len(summary["written"]) == 3 and calls == {"size_multiple": 1, "check_saturation": 1}
+
+
 def test_saturation_scales_the_predicted_chroma(photo, tmp_path, capsys):
     model = linear_ab_model(32, [0.0, 0.0], [20 / 110, -10 / 110])
     mid = None
