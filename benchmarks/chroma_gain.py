@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from colorkit import evaluation, metrics
+from colorkit.cache import open_images
 from colorkit.colorize import saturate
-from colorkit.training import open_images
 
 COLUMNS = ("psnr", "ssim", "dcf", "ab_hist_dist", "de2000")
 

@@ -1,5 +1,6 @@
 """A dataset's Lab images: decoded once into a memory-mapped cache (:func:`prepare`, :func:`open_cache`),
-or from the files as rows are asked for (:class:`DecodedImages`, for datasets whose cache would not fit).
+or from the files as rows are asked for (:class:`DecodedImages`, for datasets whose cache would not fit);
+:func:`open_images` opens a run's splits either way, for training and evaluation alike.
 :mod:`colorkit.batches` serves training batches from either.
 
 Cache layout, one folder per dataset, split policy, image size and crop option::
@@ -30,7 +31,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from colorkit import runs
+from colorkit import datasets, params, runs
 from colorkit.color import rgb_to_network
 from colorkit.datasets import load_splits
 from colorkit.decode import SkipImage, load_example
@@ -40,6 +41,8 @@ CACHE_DTYPE = np.float16
 MANIFEST = "manifest.json"
 SPLIT_NAMES = ("train", "val", "test")
 _COPY_ROWS = 512
+# Split policies that draw at random use a fixed seed, so that runs of any `seed` share a test set.
+SPLIT_SEED = 0
 
 
 def cache_folder(dataset, size, split, *, cache_dir=None, crop_to_box=False):
@@ -332,3 +335,30 @@ class DecodedImages:
 
     def __getstate__(self):  # worker processes make their own pool
         return {**self.__dict__, "_pool": None}
+
+
+# ---- a run's images ------------------------------------------------------------------------------
+def prepare_data(config, progress=True):
+    """Decode a run's dataset (its parameters `config`) into the Lab cache, reused when current; returns
+    :func:`prepare`'s summary."""
+    data_dir = params.dataset_dir(config)
+    if config["download"]:
+        data_dir = datasets.ensure_dataset(config["dataset"], data_dir, download=True)
+    cache = runs.cache_root(config["cache_dir"], config["outputs_dir"])
+    return prepare(config["dataset"], str(data_dir) if data_dir else None, config["image_size"], str(cache),
+                   config["split"] or None, crop_to_box=config["crop_to_box"], seed=SPLIT_SEED, progress=progress)
+
+
+def open_images(config, progress=True):
+    """(images, summary): every split's Lab images of a run, from the float cache (`data_path: cache`,
+    prepared or reused) or decoded from the files as batches ask for them (`data_path: stream`)."""
+    if config["data_path"] == "cache":
+        summary = prepare_data(config, progress)
+        return open_cache(summary["cache"]), summary
+    data_dir = params.dataset_dir(config)
+    splits = load_splits(config["dataset"], str(data_dir) if data_dir else None, config["split"] or None,
+                         crop_to_box=config["crop_to_box"], seed=SPLIT_SEED)
+    images = {name: DecodedImages(examples, config["image_size"]) for name, examples in splits.items()}
+    summary = {"dataset": config["dataset"], "split": splits.split, "size": config["image_size"],
+               "counts": splits.counts(), "cache": None}
+    return images, summary

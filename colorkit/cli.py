@@ -1,7 +1,7 @@
 """The ``colorkit`` command line: every subcommand's arguments and handler, and nothing else.
 
 Each subcommand is an ``add_<name>(subparsers)`` that registers its arguments and a
-``run_<name>(args) -> exit code`` handler that calls the library (:mod:`colorkit.pipeline`,
+``run_<name>(args) -> exit code`` handler that calls the library (:mod:`colorkit.cache`,
 :mod:`colorkit.photo_folder_metrics`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). Heavy imports
 (Keras, the pipeline) happen inside the handlers so ``colorkit --help`` answers at once. User
 errors print one line to stderr and exit with :data:`USAGE_ERROR`, without a traceback.
@@ -66,8 +66,8 @@ def _summarize_prepare(summary):
 
 
 def run_prepare(args):
+    from colorkit.cache import prepare
     from colorkit.datasets import DatasetNotFound
-    from colorkit.pipeline import prepare
 
     try:
         summary = prepare(args.dataset, args.data_dir, args.size, args.cache_dir, args.split,

@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 from colorkit import backends, checkpoints, datasets, figures, loading, params, runs
-from colorkit.training import environment, open_images
+from colorkit.backends import environment
+from colorkit.cache import open_images
 
 
 def open_run(config):
@@ -34,15 +35,21 @@ def best_generator(run):
     return loading.load_generator(path), info
 
 
+def load_splits(run):
+    """(test, val): the test split's Lab images (its first `max_test_images` when > 0) and the validation
+    split's, the dataset opened once."""
+    images = open_images(run.config, progress=False)[0]
+    limit = run.config["max_test_images"]
+    return (images["test"][:limit] if limit > 0 else images["test"]), images["val"]
+
+
 def load_test(run):
     """The test split's Lab images (its first `max_test_images` when > 0)."""
-    test = open_images(run.config, progress=False)[0]["test"]
-    limit = run.config["max_test_images"]
-    return test[:limit] if limit > 0 else test
+    return load_splits(run)[0]
 
 
-def realism_reference(run, test):
-    """The real photos FID and KID compare against: the validation split, other photos than the test
+def realism_reference(run, test, val):
+    """The real photos FID and KID compare against: the validation split `val`, other photos than the test
     split's; None (and the reason printed) when `realism` is off, either split is too small or the
     Inception's wheel is missing."""
     if not run.config["realism"]:
@@ -55,23 +62,22 @@ def realism_reference(run, test):
     except FileNotFoundError as err:
         print(f"realism metrics skipped: {err}")
         return None
-    reference = open_images(run.config, progress=False)[0]["val"]
-    if min(len(test), len(reference)) < MIN_IMAGES:
+    if min(len(test), len(val)) < MIN_IMAGES:
         print(f"realism metrics skipped: they need {MIN_IMAGES} test and validation photos, "
-              f"got {len(test)} and {len(reference)}")
+              f"got {len(test)} and {len(val)}")
         return None
-    return reference
+    return val
 
 
-def test_metrics(run, generator, test):
+def test_metrics(run, generator, test, val):
     """Every metric of the generator on the test photos beside the grayscale, with the realism metrics
-    (`colorkit.realism`) against the validation photos when `realism` is on."""
+    (`colorkit.realism`) against the validation photos `val` when `realism` is on."""
     from colorkit.metrics import evaluate_generator
     from colorkit.realism import InceptionFeatures
 
     features = InceptionFeatures(runs.cache_root(run.config["cache_dir"], run.config["outputs_dir"]) / "inception")
     return evaluate_generator(generator, test, batch_size=run.config["batch_size"],
-                              reference=realism_reference(run, test), features=features,
+                              reference=realism_reference(run, test, val), features=features,
                               realism_images=run.config["realism_images"])
 
 

@@ -4,29 +4,17 @@ The run folder's layout and its rules are in :mod:`colorkit.runs`; evaluation is
 :mod:`colorkit.evaluation`.
 """
 
-import importlib.metadata
-import sys
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from colorkit import backends, callbacks, checkpoints, datasets, distribution, loading, params, presets, runs
+from colorkit import backends, callbacks, checkpoints, distribution, loading, presets, runs
+from colorkit.backends import environment
+from colorkit.batches import ColorBatches
+from colorkit.cache import open_images
 from colorkit.gan import build_gan
-from colorkit.pipeline import ColorBatches, DecodedImages, open_cache, prepare
 from colorkit.precision import resolve as resolve_precision
-
-# Split policies that draw at random use a fixed seed, so that runs of any `seed` share a test set.
-SPLIT_SEED = 0
-
-
-def environment():
-    """The Keras backend and the versions of the packages that produced a result."""
-    backend = keras.config.backend()
-    framework = sys.modules.get(backend)  # already imported by Keras; nothing is imported here
-    return {"backend": backend,
-            "versions": {"keras": keras.__version__, backend: getattr(framework, "__version__", None),
-                         "colorkit": importlib.metadata.version("colorkit"), "python": sys.version.split()[0]}}
 
 
 def check_precision(precision):
@@ -81,31 +69,6 @@ class Data:
         rows = np.sort(np.random.default_rng(seed).choice(len(lab), min(count, len(lab)), replace=False))
         lab = np.asarray(lab[rows], np.float32)
         return lab[..., :1], lab[..., 1:]
-
-
-def prepare_data(config, progress=True):
-    """Decode the dataset into the Lab cache (reused when current); returns prepare's summary."""
-    data_dir = params.dataset_dir(config)
-    if config["download"]:
-        data_dir = datasets.ensure_dataset(config["dataset"], data_dir, download=True)
-    cache = runs.cache_root(config["cache_dir"], config["outputs_dir"])
-    return prepare(config["dataset"], str(data_dir) if data_dir else None, config["image_size"], str(cache),
-                   config["split"] or None, crop_to_box=config["crop_to_box"], seed=SPLIT_SEED, progress=progress)
-
-
-def open_images(config, progress=True):
-    """(images, summary): every split's Lab images, from the float cache (`data_path: cache`,
-    prepared or reused) or decoded from the files as batches ask for them (`data_path: stream`)."""
-    if config["data_path"] == "cache":
-        summary = prepare_data(config, progress)
-        return open_cache(summary["cache"]), summary
-    data_dir = params.dataset_dir(config)
-    splits = datasets.load_splits(config["dataset"], str(data_dir) if data_dir else None, config["split"] or None,
-                                  crop_to_box=config["crop_to_box"], seed=SPLIT_SEED)
-    images = {name: DecodedImages(examples, config["image_size"]) for name, examples in splits.items()}
-    summary = {"dataset": config["dataset"], "split": splits.split, "size": config["image_size"],
-               "counts": splits.counts(), "cache": None}
-    return images, summary
 
 
 def load_data(config):

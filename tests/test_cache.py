@@ -10,7 +10,7 @@ import pytest
 from helpers import colour_photo, make_photo_folder, shared_dataset
 
 from colorkit import params, runs
-from colorkit.cache import FORMAT_VERSION, DecodedImages, open_cache, prepare, prepare_image
+from colorkit.cache import FORMAT_VERSION, DecodedImages, open_cache, prepare, prepare_data, prepare_image
 from colorkit.datasets.base import Example
 
 SIZE = 16
@@ -144,13 +144,13 @@ def test_cache_location_defaults(photos, tmp_path, monkeypatch):
 
 @pytest.mark.backend_independent
 def test_prepared_cache_is_the_one_a_run_reads(tmp_path, monkeypatch):
-    from colorkit import cli, training
+    from colorkit import cli
 
     monkeypatch.delenv(runs.CACHE_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["prepare", "--dataset", "sample", "--size", "16", "--quiet"]) == 0
     config = {**params.defaults(), "dataset": "sample", "image_size": 16}
-    summary = training.prepare_data(config, progress=False)
+    summary = prepare_data(config, progress=False)
     assert summary["built"] == [] and summary["cache"].startswith(str((tmp_path / "outputs" / ".cache").resolve()))
 
 

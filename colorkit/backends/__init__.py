@@ -13,6 +13,8 @@ Each backend module offers the same six functions, picked once from `keras.confi
 """
 
 import importlib
+import importlib.metadata
+import sys
 
 import keras
 
@@ -33,6 +35,14 @@ forward_with_pullback = _module.forward_with_pullback
 apply_gradients = _module.apply_gradients
 
 
+def environment():
+    """The Keras backend and the versions of the packages that produced a result (train.json, metrics.json)."""
+    framework = sys.modules.get(_BACKEND)  # already imported by Keras; nothing is imported here
+    return {"backend": _BACKEND,
+            "versions": {"keras": keras.__version__, _BACKEND: getattr(framework, "__version__", None),
+                         "colorkit": importlib.metadata.version("colorkit"), "python": sys.version.split()[0]}}
+
+
 def configure():
     """Process-wide framework settings for training and inference, applied when a run or a
     colorization starts (not on import): on JAX, a compilation cache on disk."""
@@ -40,5 +50,5 @@ def configure():
         _module.enable_compilation_cache()
 
 
-__all__ = ["apply_gradients", "configure", "forward_with_pullback", "input_gradient",
+__all__ = ["apply_gradients", "configure", "environment", "forward_with_pullback", "input_gradient",
            "run_step", "tensor_value_and_grad", "variable_grads"]
