@@ -82,7 +82,8 @@ class InceptionFeatures:
 
 def fid(features, reference):
     """FID of two ``(n, d)`` and ``(m, d)`` feature sets: :func:`colorkit.metrics.frechet_distance` of their
-    means and covariances, computed in the photos' space rather than the features'.
+    means and covariances, computed in the photos' space rather than the features' when there are fewer
+    photos than features.
 
     With A and B the centred features, the non-zero eigenvalues of ``S1 S2`` are the squared singular
     values of ``A B^T / sqrt((n - 1)(m - 1))``, an n x m matrix: exact, and about a second where the
@@ -90,7 +91,7 @@ def fid(features, reference):
 
     Example:
     >>> from colorkit.metrics import frechet_distance
-    >>> x = np.random.default_rng(0).normal(size=(50, 4))
+    >>> x = np.random.default_rng(0).normal(size=(6, 40))  # fewer photos than features
     >>> y = x[::-1] * 2 + 1
     >>> m = lambda f: (f.mean(0), np.cov(f, rowvar=False))
     >>> bool(np.isclose(fid(x, y), frechet_distance(*m(x), *m(y))))
@@ -98,6 +99,11 @@ def fid(features, reference):
     """
     a, b = features - features.mean(0), reference - reference.mean(0)
     n, m = len(a), len(b)
+    if min(n, m) > a.shape[1]:  # more photos than features: the d x d covariances are the smaller route
+        from colorkit.metrics import frechet_distance
+
+        return frechet_distance(features.mean(0), np.cov(features, rowvar=False), reference.mean(0),
+                                np.cov(reference, rowvar=False))
     trace_root = np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt((n - 1) * (m - 1))
     mean_gap = np.sum((features.mean(0) - reference.mean(0)) ** 2)
     return float(mean_gap + np.sum(a**2) / (n - 1) + np.sum(b**2) / (m - 1) - 2 * trace_root)
