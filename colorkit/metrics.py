@@ -122,27 +122,6 @@ def js_divergence(counts_p, counts_q):
     return float(max(0.0, 0.5 * kl(p) + 0.5 * kl(q)))
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2):
-    """Frechet distance of two Gaussians: ``|mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))``.
-
-    ``Tr((S1 S2)^(1/2))`` is the sum of the square roots of the eigenvalues of the symmetric
-    ``S1^(1/2) S2 S1^(1/2)`` (which has those of ``S1 S2``): two symmetric eigendecompositions, exact
-    and stable for the singular covariances of fewer photos than features, and far faster than
-    ``scipy.linalg.sqrtm`` at 2048 dimensions.
-
-    Example:
-    >>> round(frechet_distance(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2)), 6)
-    4.0
-    """
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    w, v = np.linalg.eigh(sigma1)
-    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    middle = root1 @ sigma2 @ root1
-    trace_root = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)))
-    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root)
-
-
 class MetricAccumulator:
     """Set-level metrics fed one batch at a time, so a large test set never sits in memory.
 

@@ -122,15 +122,6 @@ def test_ab_histogram_distance():
 
 
 @independent
-def test_frechet_distance():
-    assert metrics.frechet_distance([3.0], [[4.0]], [0.0], [[1.0]]) == pytest.approx(9 + 4 + 1 - 2 * 2)
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(200, 5))
-    mu, cov = x.mean(0), np.cov(x, rowvar=False)
-    assert metrics.frechet_distance(mu, cov, mu, cov) == pytest.approx(0.0, abs=1e-6)
-
-
-@independent
 def test_image_metrics_of_a_perfect_colorization():
     photos = smooth_photos(3)
     result = metrics.image_metrics(photos, photos)

@@ -12,6 +12,15 @@ independent = pytest.mark.backend_independent
 
 
 @independent
+def test_frechet_distance():
+    assert realism.frechet_distance([3.0], [[4.0]], [0.0], [[1.0]]) == pytest.approx(9 + 4 + 1 - 2 * 2)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 5))
+    mu, cov = x.mean(0), np.cov(x, rowvar=False)
+    assert realism.frechet_distance(mu, cov, mu, cov) == pytest.approx(0.0, abs=1e-6)
+
+
+@independent
 def test_kid_is_the_unbiased_mmd_with_the_cubic_kernel():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(6, 4)), rng.normal(0.5, 1.0, size=(6, 4))
