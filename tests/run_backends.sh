@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The test suite once per Keras backend (`make test`). The backend-independent tests run in the
-# TensorFlow pass only. With two or more cores the TensorFlow pass runs beside the JAX-then-PyTorch
-# passes, one framework thread each, so that the two streams do not oversubscribe the cores; each
-# pass writes its own log, printed when all are done. Exits non-zero if any backend failed.
+# TensorFlow pass only. With two or more cores the three passes run side by side, one framework
+# thread each; each pass writes its own log, printed when all are done. Exits non-zero if any backend failed.
 # Usage: tests/run_backends.sh PYTHON [pytest args...]
 set -u
 PY=$1
@@ -23,9 +22,12 @@ start=$SECONDS
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 if [ "$cores" -ge 2 ]; then
     export OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    echo "testing tensorflow beside jax then torch ($cores cores)"
+    # Three passes at once: the short PyTorch pass shares the cores first, then TensorFlow and JAX (the
+    # long ones, close in length) have one each, so the cores stay busy to the end.
+    echo "testing tensorflow, jax and torch side by side ($cores cores)"
     pass tensorflow 0 "$@" &
-    (pass jax 1 "$@"; pass torch 1 "$@") &
+    pass jax 1 "$@" &
+    pass torch 1 "$@" &
     wait
 else
     for backend in tensorflow jax torch; do

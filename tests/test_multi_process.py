@@ -105,17 +105,22 @@ def run_two_processes(outputs, tmp_path, sets, resume=False):
 
 @pytest.mark.slow
 @needs_jax
-def test_colorkit_run_on_two_processes(one_process, tmp_path):
-    """`colorkit run` on each process, the same params file: process 0 trains, evaluates and writes
-    the run folder and index.md; process 1 only trains, beside it."""
+def test_colorkit_run_on_two_processes_resumes_to_the_weights_of_one(one_process, tmp_path):
+    """`colorkit run` on each process, the same params file, one epoch, then `--resume` to the second:
+    both restore process 0's last checkpoint from the run folder and end where one process training both
+    epochs ends; process 0 trains, evaluates and writes the run folder and index.md, process 1 only trains,
+    beside it."""
     outputs = tmp_path / "out"
     outputs.mkdir()
     os.symlink(one_process / ".cache", outputs / ".cache")
-    logs = run_two_processes(outputs, tmp_path, SETS)
+    run_two_processes(outputs, tmp_path, [*SETS, "epochs=1"])
+    logs = run_two_processes(outputs, tmp_path, SETS, resume=True)
+    for log in logs:
+        assert "resuming smoke after epoch 1 of 2" in log.read_text()
     run = outputs / "smoke"
     diff = max_difference(generator_weights(run / "generator.keras"),
                           generator_weights(one_process / "smoke" / "generator.keras"))
-    print(f"\n{BACKEND}: colorkit run on 2 processes vs 1 on 2 devices, generator.keras max abs difference {diff:.2e}")
+    print(f"\n{BACKEND}: 2 processes, resumed after epoch 1, vs 1 on 2 devices: max abs difference {diff:.2e}")
     assert diff == 0
     assert {p.name for p in run.iterdir()} >= {"params.yaml", "train.ipynb", "evaluate.ipynb", "metrics.json",
                                                "generator.keras", "history.csv", "loss_curves.png"}
@@ -125,24 +130,6 @@ def test_colorkit_run_on_two_processes(one_process, tmp_path):
     assert not (scratch / "smoke-notebooks" / "evaluate.ipynb").exists()
     assert not (scratch / "smoke" / "metrics.json").exists()
 
-
-
-@pytest.mark.slow
-@needs_jax
-def test_two_processes_resume_to_the_weights_of_one(one_process, tmp_path):
-    """One epoch on two processes, then `--resume` to the second: both restore process 0's last
-    checkpoint from the run folder and end where one process training both epochs ends."""
-    outputs = tmp_path / "out"
-    outputs.mkdir()
-    os.symlink(one_process / ".cache", outputs / ".cache")
-    run_two_processes(outputs, tmp_path, [*SETS, "epochs=1"])
-    logs = run_two_processes(outputs, tmp_path, SETS, resume=True)
-    for log in logs:
-        assert "resuming smoke after epoch 1 of 2" in log.read_text()
-    diff = max_difference(generator_weights(outputs / "smoke" / "generator.keras"),
-                          generator_weights(one_process / "smoke" / "generator.keras"))
-    print(f"\n{BACKEND}: 2 processes, resumed after epoch 1, vs 1 on 2 devices: max abs difference {diff:.2e}")
-    assert diff == 0
 
 # ---- refusals, before anything starts ----------------------------------------------------------------
 BAD = [

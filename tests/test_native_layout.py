@@ -1,5 +1,5 @@
 """colorkit's convolutions (torch's kernel memory order on PyTorch, Keras' layers elsewhere) give
-Keras' outputs and gradients, save files every backend loads, and load the shipped presets."""
+Keras' outputs and gradients, save files the other backends load, and load the shipped presets."""
 
 import os
 import subprocess
@@ -168,7 +168,9 @@ np.savez(sys.argv[1], **out)
 
 
 @pytest.mark.slow
-def test_saved_on_this_backend_loads_with_the_same_outputs_on_the_others(tmp_path):
+def test_saved_on_this_backend_loads_with_the_same_outputs_on_the_next(tmp_path):
+    """A ring over the three passes of `make test`: TensorFlow's files load on JAX, JAX's on PyTorch,
+    PyTorch's on TensorFlow, so each backend saves and each loads (one subprocess per pass)."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     paths, expected = [], {}
@@ -177,13 +179,13 @@ def test_saved_on_this_backend_loads_with_the_same_outputs_on_the_others(tmp_pat
         expected[name] = keras.ops.convert_to_numpy(net(_inputs(name), training=False))
         paths.append(str(tmp_path / f"{name}.keras"))
         net.save(paths[-1])
-    for backend in BACKENDS:
-        out = tmp_path / f"{backend}.npz"
-        subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(out), *paths], cwd=REPO, check=True,
-                       capture_output=True, env=dict(os.environ, KERAS_BACKEND=backend))
-        with np.load(out) as loaded:
-            for name, want in expected.items():
-                np.testing.assert_allclose(loaded[name], want, atol=TOL, err_msg=f"{name} loaded on {backend}")
+    following = BACKENDS[(BACKENDS.index(BACKEND) + 1) % len(BACKENDS)]
+    out = tmp_path / f"{following}.npz"
+    subprocess.run([sys.executable, "-c", LOAD_AND_RUN, str(out), *paths], cwd=REPO, check=True,
+                   capture_output=True, env=dict(os.environ, KERAS_BACKEND=following))
+    with np.load(out) as loaded:
+        for name, want in expected.items():
+            np.testing.assert_allclose(loaded[name], want, atol=TOL, err_msg=f"{name} loaded on {following}")
 
 
 def test_preset_loads_and_colorizes_as_with_keras_layers(monkeypatch):
