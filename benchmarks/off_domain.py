@@ -50,6 +50,24 @@ def mean_de2000(rgb, original):
     return float(np.mean(deltaE_ciede2000(rgb_to_lab(original), rgb_to_lab(rgb))))
 
 
+def measure(generators, render_size=None):
+    """(results, rows) of generators {name: generator} on :data:`PHOTOS`: results is
+    {photo: {"grayscale": dE, name: dE, ...}}, rows [(photo, [gray, *colorizations, original])]."""
+    from colorkit.colorize import colorize, lightness
+    from colorkit.metrics import gray_image
+
+    rows, results = [], {}
+    for path in PHOTOS:
+        original = read_photo(path)
+        gray = gray_image((lightness(original) / 50.0 - 1.0)[..., None].astype(np.float32))
+        images = {"grayscale": gray}
+        for name, generator in generators.items():
+            images[name] = colorize(generator, original, render_size=render_size)
+        results[path.stem] = {name: mean_de2000(rgb, original) for name, rgb in images.items()}
+        rows.append((path.stem, [*images.values(), original]))
+    return results, rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+")
@@ -57,20 +75,9 @@ def main(argv=None):
     parser.add_argument("--grid", type=Path)
     parser.add_argument("--render-size", type=int, default=0, help="default: each generator's training size")
     args = parser.parse_args(argv)
-    from colorkit.colorize import colorize, lightness
-    from colorkit.metrics import gray_image
-
     names = args.names or [Path(m.rstrip("/")).name for m in args.models]
-    generators = [open_model(m) for m in args.models]
-    rows, results = [], {}
-    for path in PHOTOS:
-        original = read_photo(path)
-        gray = gray_image((lightness(original) / 50.0 - 1.0)[..., None].astype(np.float32))
-        images = {"grayscale": gray}
-        for name, generator in zip(names, generators):
-            images[name] = colorize(generator, original, render_size=args.render_size or None)
-        results[path.stem] = {name: mean_de2000(rgb, original) for name, rgb in images.items()}
-        rows.append((path.stem, [*images.values(), original]))
+    generators = {name: open_model(m) for name, m in zip(names, args.models)}
+    results, rows = measure(generators, args.render_size or None)
     width = max(len(n) for n in names) + 2
     print(f"{'photo':<28}{'grayscale':>11}" + "".join(f"{n:>{width}}" for n in names))
     for photo, scores in results.items():
