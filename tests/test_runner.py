@@ -313,3 +313,26 @@ def test_preset_card_lists_every_training_session(smoke_outputs, tmp_path):
     assert f"in {len(shipped) + 1} sessions:" in card
     assert "`continued` (cgan, from `flowers`, a fresh optimizer)" in card
     assert "--set init_from=flowers --set run_name=continued" in card
+    assert "## Learning curve" in card and f"| {len(shipped) + 1} `continued` | cgan |" in card
+
+
+def test_a_resumed_run_adds_a_session_with_its_own_steps_and_test_metrics(smoke_outputs, tmp_path, monkeypatch):
+    """The preset's own run resumed for another `max_train_seconds` session: one more session, counting
+    what it added, and one more row of the learning curve."""
+    from colorkit import presets
+    from colorkit.presets import make
+
+    run = smoke_outputs[0] / "smoke"
+    total = json.loads((run / "train.json").read_text())["steps"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    first = {"run_name": "smoke", "model": "cgan", "init_from": "", "resumed": False, "steps": 2, "epochs": 1,
+             "train_seconds": 1.0, "backend": BACKEND, "best_metric": "val_colour_score", "test": {"psnr": 1.0}}
+    (tmp_path / "general").mkdir()
+    (tmp_path / "general" / presets.METRICS).write_text(json.dumps({"training": [first]}))
+    monkeypatch.setattr(presets, "PRESETS_DIR", tmp_path)
+    stages = make.training_stages("general", run)
+    assert stages[0] == first and stages[1]["resumed"] and stages[1]["steps"] == total - 2
+    assert stages[1]["test"]["psnr"] == metrics["test"]["psnr"]
+    card = make.model_card("general", run, "params/smoke.yaml", "A test.", stages)
+    assert "`colorkit run params/smoke.yaml --resume`" in card and "(cgan, resumed)" in card
+    assert f"| 2 `smoke` | cgan | {total} |" in card and "| 1 `smoke` | cgan | 2 | 0.00 | 1.00 |" in card

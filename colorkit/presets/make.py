@@ -2,9 +2,10 @@
 
 Reads the run's `generator.keras` (the averaged weights when the run kept an average),
 `params.yaml`, `train.json` and `metrics.json`, and writes `colorkit/presets/<NAME>/` with the
-model card. A run that started from the preset itself (`init_from: NAME`) continues its training:
-the card and metrics.json list every training session, the earlier ones first. Nothing in the run
-folder is changed.
+model card. A run that started from the preset itself (`init_from: NAME`), or the preset's own run
+resumed (`colorkit run --resume` after a `max_train_seconds` session), continues its training: the card
+and metrics.json list every training session, the earlier ones first, each with the test metrics it
+ended with (the learning curve). Nothing in the run folder is changed.
 """
 
 import argparse
@@ -16,27 +17,61 @@ from pathlib import Path
 from colorkit import loading, presets, runs
 from colorkit.presets import CARD_METRICS
 
+# The learning curve's columns: (key in metrics.json's test metrics, header, format).
+CURVE_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("dcf", "dcf", "{:.1f}"), ("de2000", "CIEDE2000", "{:.2f}"),
+                 ("kid", "KID x1000", "{:.1f}"), ("c2st_acc", "two-sample acc.", "{:.3f}"))
+
 
 def training_stages(name, run_dir):
-    """The preset's training sessions: those of the preset the run started from, when it started
-    from `name` itself, then the run's own."""
+    """The preset's training sessions: those it already lists when the run started from `name` itself or
+    is the run of its last session resumed, then this session, with the test metrics it ended with."""
     run_dir = Path(run_dir)
     config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
-    earlier = []
-    if config.get("init_from") == name and (presets.PRESETS_DIR / name / presets.METRICS).is_file():
-        earlier = json.loads((presets.PRESETS_DIR / name / presets.METRICS).read_text()).get("training", [])
+    listed = presets.PRESETS_DIR / name / presets.METRICS
+    earlier = json.loads(listed.read_text()).get("training", []) if listed.is_file() else []
+    same_run = [s for s in earlier if s["run_name"] == config["run_name"]]
+    if config.get("init_from") != name and not same_run:
+        earlier, same_run = [], []
+    # A resumed run's totals include its earlier sessions: this session is what it added since.
+    steps = json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps") - sum(s["steps"] for s in same_run)
     stage = {"run_name": config["run_name"], "model": config["model"], "init_from": config.get("init_from", ""),
-             "steps": json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps"), "epochs": metrics["epochs"],
-             "train_seconds": metrics["train_seconds"], "backend": metrics["backend"],
-             "best_metric": metrics["best_metric"]}
+             "resumed": bool(same_run), "steps": steps, "epochs": metrics["epochs"],
+             "train_seconds": metrics["train_seconds"] - sum(s["train_seconds"] for s in same_run),
+             "backend": metrics["backend"], "best_metric": metrics["best_metric"],
+             "test": {key: metrics["test"][key] for key, _, _ in CURVE_METRICS if key in metrics["test"]}}
     return [*earlier, stage]
 
 
 def _stage_line(stage, batch_size):
-    start = f"from `{stage['init_from']}`, a fresh optimizer" if stage["init_from"] else "from scratch"
+    start = ("resumed" if stage.get("resumed") else
+             f"from `{stage['init_from']}`, a fresh optimizer" if stage["init_from"] else "from scratch")
     return (f"  - `{stage['run_name']}` ({stage['model']}, {start}): {stage['steps']} steps of {batch_size} images "
-            f"({stage['epochs']} epochs), {stage['train_seconds'] / 60:.0f} min on {stage['backend']}, best "
+            f"(to epoch {stage['epochs']}), {stage['train_seconds'] / 60:.0f} min on {stage['backend']}, best "
             f"checkpoint by `{stage['best_metric']}`")
+
+
+def learning_curve(stages):
+    """A Markdown table: after each session, the steps and hours so far and its test metrics."""
+    keys = [(key, header, fmt) for key, header, fmt in CURVE_METRICS if any(key in s.get("test", {}) for s in stages)]
+    lines = ["| session | model | steps so far | hours so far | " + " | ".join(h for _, h, _ in keys) + " |",
+             "|---|---|---|---|" + "---|" * len(keys)]
+    steps = seconds = 0
+    for number, stage in enumerate(stages, 1):
+        steps, seconds = steps + stage["steps"], seconds + stage["train_seconds"]
+        test = stage.get("test", {})
+        values = " | ".join(fmt.format(test[key]) if key in test else "" for key, _, fmt in keys)
+        lines.append(f"| {number} `{stage['run_name']}` | {stage['model']} | {steps} | {seconds / 3600:.2f} | {values} |")
+    return "\n".join(lines)
+
+
+def _session_command(stage, name, params_file):
+    if stage.get("resumed"):
+        run = f"`colorkit run {params_file} --resume`"
+    elif stage["init_from"] == name:
+        run = f"`colorkit run {params_file} --set init_from={name} --set run_name={stage['run_name']}`"
+    else:
+        run = f"`colorkit run {params_file}`"
+    return f"{run} and `python -m colorkit.presets.make outputs/{stage['run_name']} {name} --params-file {params_file}`"
 
 
 def model_card(name, run_dir, params_file, description, stages=None):
@@ -46,11 +81,7 @@ def model_card(name, run_dir, params_file, description, stages=None):
     stages = stages or training_stages(name, run_dir)
     test, gray = metrics["test"], metrics["baselines"]["grayscale"]
     rows = "\n".join(f"| {label} | {fmt.format(test[key])} | {fmt.format(gray[key])} |" for key, label, fmt in CARD_METRICS)
-    rebuild = ", then ".join(
-        f"`colorkit run {params_file}"
-        + (f" --set init_from={name} --set run_name={s['run_name']}" if s["init_from"] == name else "")
-        + f"` and `python -m colorkit.presets.make outputs/{s['run_name']} {name} --params-file {params_file}`"
-        for s in stages)
+    rebuild = ", then ".join(_session_command(s, name, params_file) for s in stages)
     minutes = sum(s["train_seconds"] for s in stages) / 60
     machine = platform.processor() or platform.machine()
     sessions = f"{len(stages)} session" + ("s" if len(stages) > 1 else "")
@@ -75,6 +106,10 @@ def model_card(name, run_dir, params_file, description, stages=None):
 | metric | preset | grayscale |
 |---|---|---|
 {rows}
+
+## Learning curve (test metrics after each training session)
+
+{learning_curve(stages)}
 
 A short CPU training: the colours are plausible but muted on unusual subjects; fine-tune with
 `init_from: {name}` on your own photos.
