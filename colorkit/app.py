@@ -1,12 +1,19 @@
 """An interactive colorize app for JupyterLab: pick or upload a photo, choose the model and the render
 size, press Colorize, and compare the gray input with its colorization side by side or with a wipe slider.
 
+With a generator trained with colour hints (``hints: true``), a click on the colorized photo places a hint
+there, in the colour the model gave that pixel; a colour picker per hint changes it, and the photo is
+rendered again with every hint. Save writes the colorization at the photo's own size and, beside it, its
+hints as ``colorkit colorize --hints`` reads them.
+
 The photo is first scaled to the display size (the network runs at the render size whatever the photo's
 resolution, so only the final L upsampling is saved), which keeps every click and slider move fast.
 Generators are loaded once per model choice and kept.
 """
 
+import base64
 import html
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +26,19 @@ from colorkit.color import gray_rgb
 from colorkit.colorize import colorize, input_size, sample_photos, size_multiple
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, is_colorless, read_rgb
+from colorkit.hints import hint_record, parse_colour, takes_hints
+from colorkit.models.prior import PRIOR_LAYER
 from colorkit.turing import fit_to
 
 VIEWS = ("side by side", "slider")
+NO_HINTS = "colour hints need a hint-trained model (trained with hints: true)"
+# ipywidgets gives images no pointer events: the shown photo is an <img> whose click writes the pixel (and a
+# time, so that the same pixel twice is two clicks) into a hidden Text widget, which ipywidgets sends to the
+# kernel. No front-end extension is needed beyond ipywidgets' own.
+CLICK_JS = ("const r = this.getBoundingClientRect(), box = document.querySelector('.{channel} input');"
+            "box.value = [Math.floor((event.clientX - r.left) * this.naturalWidth / r.width),"
+            " Math.floor((event.clientY - r.top) * this.naturalHeight / r.height), Date.now()].join(' ');"
+            "box.dispatchEvent(new Event('change', {{bubbles: true}}))")
 
 
 def find_models(outputs_dir="", extra=""):
@@ -78,12 +95,75 @@ def png(rgb):
     return data.tobytes()
 
 
+def to_photo(x, y, shown_shape, photo_shape):
+    """The photo's own pixel ``(x, y)`` under the centre of pixel ``(x, y)`` of its shown copy."""
+    (rows, cols), (height, width) = shown_shape[:2], photo_shape[:2]
+    return min(int((x + 0.5) * width / cols), width - 1), min(int((y + 0.5) * height / rows), height - 1)
+
+
+def to_shown(hints, photo_shape, shown_shape):
+    """Hints ``(x, y, rgb)`` in the photo's own pixels, moved to its shown copy (pixel centres kept, so
+    that both place a hint on the same cell of the network's input)."""
+    (rows, cols), (height, width) = shown_shape[:2], photo_shape[:2]
+    return [(max((x + 0.5) * cols / width - 0.5, 0.0), max((y + 0.5) * rows / height - 0.5, 0.0), rgb)
+            for x, y, rgb in hints]
+
+
+def hex_colour(rgb):
+    """``#rrggbb`` of an RGB uint8 triple."""
+    return "#" + bytes(np.asarray(rgb, np.uint8)).hex()
+
+
+def clickable(rgb, channel, marks=()):
+    """HTML of an RGB image whose clicks go to the Text widget of class ``channel`` (see CLICK_JS), with a
+    ring over each of ``marks`` ``(x, y, rgb)`` (pixels of the image; the ring lets clicks through)."""
+    height, width = rgb.shape[:2]
+    rings = "".join(
+        f'<div title="hint {i + 1}" style="position: absolute; left: {100 * (x + 0.5) / width:.3f}%; '
+        f"top: {100 * (y + 0.5) / height:.3f}%; width: 10px; height: 10px; margin: -7px 0 0 -7px; "
+        f"border: 2px solid white; outline: 1px solid black; border-radius: 50%; background: {hex_colour(c)}; "
+        'pointer-events: none"></div>' for i, (x, y, c) in enumerate(marks))
+    onclick = html.escape(CLICK_JS.format(channel=channel), quote=True)
+    return (f'<div style="position: relative; display: inline-block; line-height: 0">'
+            f'<img src="data:image/png;base64,{base64.b64encode(png(rgb)).decode()}" onclick="{onclick}" '
+            f'style="cursor: crosshair; max-width: none">{rings}</div>')
+
+
+class PriorOnce:
+    """A hint generator with a frozen prior (``prior: inception``), which sees L alone, split in two so
+    that the prior runs once per photo while only the hints change; colorize runs it as it runs an exported
+    generator (``input_shape``, ``size_multiple``, ``predict_on_batch``). The same layers, the same numbers.
+
+    Args:
+        generator: keras.Model. A ``UNetGenerator`` with a prior.
+    """
+
+    def __init__(self, generator):
+        import keras
+
+        features = keras.tree.flatten(generator.get_layer(PRIOR_LAYER).output)
+        self.prior = keras.Model(generator.input, features)
+        self.rest = keras.Model([generator.input, *features], generator.output)
+        for model in (self.prior, self.rest):
+            model.input_spec = None  # fully convolutional: any multiple of the stride, as colorize allows
+        self.input_shape = generator.input_shape
+        self.size_multiple = size_multiple(generator)
+        self.seen = None  # (the L it saw, its features)
+
+    def predict_on_batch(self, x):
+        l = x[..., :1]
+        if self.seen is None or not np.array_equal(self.seen[0], l):
+            self.seen = (l.copy(), self.prior.predict_on_batch(x))
+        return self.rest.predict_on_batch([x, *self.seen[1]])
+
+
 class ColorizeApp:
     """The widget UI: a photo (picked or uploaded), a model, a render size, Colorize, and the result.
 
     Show it as a cell's last expression (or ``display(app)``). ``colorize_button.click()`` runs it as a
     person's click does; problems (an unreadable upload, a model that does not load) are shown in
-    ``status``, never raised.
+    ``status``, never raised. With a hint-trained generator, ``place_hint``, ``remove_hint``, ``clear_hints``
+    and ``save`` do what a click on the photo, a hint's remove button, Clear hints and Save do.
 
     Args:
         outputs_dir: str or Path. Its ``<run>/generator.keras`` files are offered beside the presets.
@@ -95,18 +175,24 @@ class ColorizeApp:
         render_size: int or None. The render size chosen first; None is the generator's training size.
             Defaults to None.
         display_size: int. Px, longer side of the shown photos. Defaults to 320.
+        save_dir: str or Path. Where Save writes ``<photo>.png`` and ``<photo>.hints.json``; empty is
+            ``<outputs_dir>/colorized/app``. Defaults to "".
         loader: callable. Model choice -> generator. Defaults to ``colorkit.presets.load_generator``.
     """
 
     def __init__(self, outputs_dir="outputs", images_dir="", model="", render_size=None, display_size=320,
-                 loader=presets.load_generator):
+                 save_dir="", loader=presets.load_generator):
         import ipywidgets as widgets
 
         self.display_size = int(display_size)
+        self.save_dir = Path(save_dir or Path(outputs_dir) / "colorized" / "app")
         self.loader = loader
-        self.generators = {}
+        self.generators, self.renderers = {}, {}
         self.uploads = {}
         self.result = None  # (gray, colorized, original or None) at display size
+        self.source = None  # (photo choice, the photo, its shown copy) of the result
+        self.settings = None  # (model, its label, render size) of the result
+        self.hints = []  # (x, y, rgb) in pixels of the photo itself
 
         # Widgets: the choices, the button and status line, then both views of the result.
         wide = {"description_width": "initial"}
@@ -119,7 +205,8 @@ class ColorizeApp:
         self.colorize_button = widgets.Button(description="Colorize", button_style="primary")
         self.status = widgets.HTML()
         self.view = widgets.ToggleButtons(options=VIEWS, description="view", style=wide)
-        self.panels = {name: widgets.Image(format="png") for name in ("gray", "colorized", "original")}
+        self.panels = {"gray": widgets.Image(format="png"), "colorized": widgets.HTML(),  # clickable: CLICK_JS
+                       "original": widgets.Image(format="png")}
         self.captions = {name: widgets.HTML(f"<b>{name}</b>" if name != "gray" else "<b>input (gray)</b>")
                          for name in self.panels}
         self.columns = {name: widgets.VBox([self.captions[name], self.panels[name]],
@@ -133,18 +220,30 @@ class ColorizeApp:
         caption = widgets.HTML("<b>colorized</b> left of the wipe (%), <b>input (gray)</b> right")
         self.slider_view = widgets.VBox([caption, self.slider, self.wiped],
                                         layout=widgets.Layout(align_items="flex-start"))
-        self.results = widgets.VBox([self.view, self.side_by_side, self.slider_view],
+        # Hints: a note, a row per hint (colour picker, remove), then Clear and Save; the hidden click channel.
+        self.hint_note = widgets.HTML()
+        self.hint_rows = widgets.VBox()
+        self.clear_button = widgets.Button(description="Clear hints")
+        self.save_button = widgets.Button(description="Save", tooltip=f"to {self.save_dir}")
+        self.clicks = widgets.Text(layout=widgets.Layout(display="none"))
+        self.channel = f"colorkit-clicks-{self.clicks.model_id}"
+        self.clicks.add_class(self.channel)
+        self.results = widgets.VBox([self.view, self.side_by_side, self.slider_view, self.hint_note, self.hint_rows,
+                                     widgets.HBox([self.clear_button, self.save_button])],
                                     layout=widgets.Layout(display="none"))
         self.widget = widgets.VBox([
             widgets.HBox([self.photo, self.upload]),
             widgets.HBox([self.model, self.render_size, self.colorize_button]),
-            self.status, self.results])
+            self.status, self.results, self.clicks])
 
         self.upload.observe(self._on_upload, names="value")
         self.model.observe(lambda _change: self._on_model(), names="value")
         self.colorize_button.on_click(lambda _button: self.run())
         self.view.observe(lambda _change: self._show_view(), names="value")
         self.slider.observe(lambda _change: self._show_wipe(), names="value")
+        self.clicks.observe(lambda change: self._on_click(change["new"]), names="value")
+        self.clear_button.on_click(lambda _button: self.clear_hints())
+        self.save_button.on_click(lambda _button: self.save())
         self._on_model(render_size)
         self._show_view()
 
@@ -160,6 +259,15 @@ class ColorizeApp:
         if model not in self.generators:
             self.generators[model] = self.loader(model)
         return self.generators[model]
+
+    def renderer(self, model):
+        """What renders the shown photo: the generator, or for a hint one with a prior, ``PriorOnce`` of it
+        (the prior is most of a hint's re-render on PyTorch, a fifth on TensorFlow and JAX)."""
+        if model not in self.renderers:
+            generator = self.generator(model)
+            prior = PRIOR_LAYER in [layer.name for layer in getattr(generator, "layers", ())]  # not an exported one
+            self.renderers[model] = PriorOnce(generator) if prior and takes_hints(generator) else generator
+        return self.renderers[model]
 
     def _on_model(self, render_size=None):
         try:
@@ -192,29 +300,45 @@ class ColorizeApp:
         """Colorize the chosen photo with the chosen model and size, and show it (the button's handler)."""
         self.colorize_button.disabled = True
         self._message("colorizing...")
+        shown_before = (self.source, self.settings, self.hints, self.result)
         try:
             start = time.monotonic()
             choice = self.photo.value
             original = self.uploads[choice] if choice in self.uploads else read_rgb(choice)
-            original = fit_to(original, self.display_size)
-            colorized = colorize(self.generator(self.model.value), original, self.render_size.value)
-            self.result = (gray_rgb(original), colorized, None if is_colorless(original) else original)
+            generator = self.generator(self.model.value)
+            if self.source is None or self.source[0] != choice or not takes_hints(generator):
+                self.hints = []  # hints are pixels of one photo
+            self.source = (choice, original, fit_to(original, self.display_size))
+            self.settings = (self.model.value, self.model.label, self.render_size.value)
+            shown = self.source[2]
+            self.result = (gray_rgb(shown), None, None if is_colorless(shown) else shown)
+            self._render()
             self._show_result()
             self._message(f"{self.photo.label}: colorized with {self.model.label} at {self.render_size.value} px "
                           f"in {time.monotonic() - start:.1f} s")
         except Exception as err:  # noqa: BLE001  (in a widget a traceback lands unseen in the log console)
+            self.source, self.settings, self.hints, self.result = shown_before  # what is still shown
             self._message(f"cannot colorize {self.photo.label}: {err}", error=True)
         finally:
             self.colorize_button.disabled = False
 
+    def _render(self):
+        """Colorize the shown photo again with the hints; only the network runs (the photo is read once)."""
+        model, _, size = self.settings
+        _, original, shown = self.source
+        hints = to_shown(self.hints, original.shape, shown.shape)
+        gray, _, shown_original = self.result
+        self.result = (gray, colorize(self.renderer(model), shown, size, hints=hints), shown_original)
+        self.panels["colorized"].value = clickable(self.result[1], self.channel, hints)
+
     def _show_result(self):
-        gray, colorized, original = self.result
+        gray, _, original = self.result
         self.panels["gray"].value = png(gray)
-        self.panels["colorized"].value = png(colorized)
         if original is not None:
             self.panels["original"].value = png(original)
         self.columns["original"].layout.display = None if original is not None else "none"
         self._show_wipe()
+        self._show_hints()
         self.results.layout.display = None
 
     def _show_wipe(self):
@@ -226,3 +350,103 @@ class ColorizeApp:
         slider = self.view.value == "slider"
         self.side_by_side.layout.display = "none" if slider else None
         self.slider_view.layout.display = None if slider else "none"
+
+    # ---- colour hints ----------------------------------------------------------------------------
+
+    def _takes_hints(self):
+        return takes_hints(self.generator(self.settings[0]))
+
+    def _show_hints(self):
+        self.hint_note.value = html.escape(
+            "click the colorized photo to place a colour hint there; its colour starts as the model's, and its "
+            "picker changes it" if self._takes_hints() else f"{NO_HINTS}: {self.settings[1]} was trained without them")
+        for row in self.hint_rows.children:  # close the old rows' widgets, not keep them in the kernel
+            for widget in (*row.children, row):
+                widget.close()
+        self.hint_rows.children = [self._hint_row(i) for i in range(len(self.hints))]
+        self.clear_button.disabled = not self.hints
+
+    def _hint_row(self, i):
+        """Hint ``i``'s row: its number and pixel, its colour picker, its remove button."""
+        import ipywidgets as widgets
+
+        x, y, rgb = self.hints[i]
+        picker = widgets.ColorPicker(value=hex_colour(rgb), concise=True, description=f"{i + 1}: {x}, {y}",
+                                     style={"description_width": "initial"}, layout=widgets.Layout(width="max-content"))
+        picker.observe(lambda change: self.set_colour(i, change["new"]), names="value")
+        remove = widgets.Button(description="remove", layout=widgets.Layout(width="auto"))
+        remove.on_click(lambda _button: self.remove_hint(i))
+        return widgets.HBox([picker, remove])
+
+    def _on_click(self, value):
+        if value:
+            x, y, _ = value.split()
+            self.place_hint(int(x), int(y))
+
+    def _changed(self, what, rows=True):
+        """Render again with the hints and show them (``rows``: rebuild their rows), timed."""
+        try:
+            start = time.monotonic()
+            self._render()
+            self._show_wipe()
+            if rows:
+                self._show_hints()
+            self._message(f"{what} (hints: {len(self.hints)}; rendered in {time.monotonic() - start:.2f} s)")
+        except Exception as err:  # noqa: BLE001  (see run)
+            self._message(f"cannot render the hints: {err}", error=True)
+
+    def place_hint(self, x, y, colour=None):
+        """A hint at pixel ``(x, y)`` of the shown photo, in ``colour`` (``#RRGGBB``; None: the result's own
+        colour there). Says that hints need a hint-trained model, and does nothing else, for another model."""
+        if self.result is None:
+            return
+        if not self._takes_hints():
+            self._message(f"{NO_HINTS}: {self.settings[1]} was trained without them")
+            return
+        _, original, shown = self.source
+        x, y = min(max(int(x), 0), shown.shape[1] - 1), min(max(int(y), 0), shown.shape[0] - 1)
+        rgb = self.result[1][y, x] if colour is None else parse_colour(colour)
+        self.hints.append((*to_photo(x, y, shown.shape, original.shape), np.array(rgb, np.uint8)))
+        self.hint_rows.children = (*self.hint_rows.children, self._hint_row(len(self.hints) - 1))
+        self.clear_button.disabled = False
+        self._changed(f"hint {len(self.hints)} at {self.hints[-1][0]}, {self.hints[-1][1]} of the photo", rows=False)
+
+    def set_colour(self, index, colour):
+        """Hint ``index``'s colour as ``#RRGGBB`` (its picker's handler)."""
+        x, y, _ = self.hints[index]
+        self.hints[index] = (x, y, parse_colour(colour))
+        self._changed(f"hint {index + 1} is {colour}", rows=False)  # its picker stays as the person left it
+
+    def remove_hint(self, index):
+        del self.hints[index]
+        self._changed(f"hint {index + 1} removed")
+
+    def clear_hints(self):
+        self.hints = []
+        self._changed("hints cleared")
+
+    def save(self):
+        """Write the colorization at the photo's own size as ``<save_dir>/<photo>.png`` and, for a
+        hint-trained model, its hints beside it as ``<photo>.hints.json`` (:func:`colorkit.hints.read_hints`
+        reads it, and so does ``colorkit colorize --hints``). Returns the paths written."""
+        if self.result is None:
+            return []
+        try:
+            choice, original, _ = self.source
+            model, label, size = self.settings
+            stem = Path(choice.removeprefix("upload: ")).stem
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            written = [self.save_dir / f"{stem}.png"]
+            colorized = colorize(self.generator(model), original, size, hints=self.hints)
+            if not cv2.imwrite(str(written[0]), colorized[..., ::-1]):
+                raise OSError(f"cannot write {written[0]}")
+            if self._takes_hints():
+                written.append(self.save_dir / f"{stem}.hints.json")
+                record = {"photo": choice, "model": model, "render_size": size,
+                          "hints": [hint_record(*hint) for hint in self.hints]}
+                written[1].write_text(json.dumps(record, indent=1) + "\n")
+        except Exception as err:  # noqa: BLE001  (see run)
+            self._message(f"cannot save: {err}", error=True)
+            return []
+        self._message(f"saved {' and '.join(map(str, written))} ({label} at {size} px)")
+        return written

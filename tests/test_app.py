@@ -1,5 +1,7 @@
 """The colorize app: its widgets driven from Python, then the notebook as a person uses it in JupyterLab."""
 
+import base64
+import json
 import re
 import shutil
 import time
@@ -10,18 +12,33 @@ import cv2
 import nbformat
 import numpy as np
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, TINY_UNET, smooth_photo
+from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, TINY_UNET, numpy_values, smooth_photo
 
 from colorkit import presets
-from colorkit.app import ColorizeApp, render_sizes, wipe
+from colorkit.app import ColorizeApp, PriorOnce, render_sizes, to_photo, to_shown, wipe
 from colorkit.color import chroma
 from colorkit.colorize import colorize, sample_photos
 from colorkit.decode import read_rgb
+from colorkit.hints import read_hints, simulate, with_hints
 from colorkit.turing import fit_to
+
+COFFEE = next(p for p in sample_photos() if p.name == "coffee.png")
 
 
 def png_pixels(data):
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+
+
+def colorized_pixels(app):
+    """The colorized photo the app shows (a clickable <img> in an HTML widget)."""
+    return png_pixels(base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"',
+                                                 app.panels["colorized"].value).group(1)))
+
+
+def changed_near(before, after, x, y, radius=4):
+    """Mean absolute change of the pixels within ``radius`` of (x, y)."""
+    window = np.s_[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1]
+    return float(np.abs(after[window].astype(int) - before[window]).mean())
 
 
 def uploaded(name, content):
@@ -66,7 +83,7 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     app.colorize_button.click()
     assert "colorized with flowers at 128 px" in app.status.value and not app.colorize_button.disabled
     photo = fit_to(read_rgb(coffee), 160)
-    colorized = png_pixels(app.panels["colorized"].value)
+    colorized = colorized_pixels(app)
     assert colorized.shape == (107, 160, 3) == photo.shape  # 600x400 shown at 160 px
     np.testing.assert_array_equal(colorized, colorize(presets.load_generator(presets.DEFAULT), photo, 128))
     gray = png_pixels(app.panels["gray"].value)
@@ -88,17 +105,23 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     app.view.value = "slider"
     assert app.side_by_side.layout.display == "none" and app.slider_view.layout.display is None
 
+    # A click on the photo with a model trained without hints: it says so, and nothing changes.
+    app.clicks.value = "40 30 1"
+    assert "colour hints need a hint-trained model" in app.status.value and "flowers" in app.status.value
+    assert "hint-trained" in app.hint_note.value and app.hints == [] and app.hint_rows.children == ()
+    np.testing.assert_array_equal(colorized_pixels(app), colorized)
+
     # Another render size, another model (its own sizes), and back: loaded once each.
     app.render_size.value = 192
     app.colorize_button.click()
     assert "at 192 px" in app.status.value
-    assert not np.array_equal(png_pixels(app.panels["colorized"].value), colorized)
+    assert not np.array_equal(colorized_pixels(app), colorized)
     app.model.value = tiny
     assert [size for _, size in app.render_size.options] == list(range(16, 65, 4)) and app.render_size.value == 32
     app.render_size.value = 48
     app.colorize_button.click()
     assert "colorized with run: tiny at 48 px" in app.status.value
-    assert png_pixels(app.panels["colorized"].value).shape == (107, 160, 3)
+    assert colorized_pixels(app).shape == (107, 160, 3)
     app.model.value = presets.DEFAULT
     assert loads == [presets.DEFAULT, tiny] and app.render_size.value == 128
 
@@ -110,7 +133,7 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     app.photo.value = str(photos / "gray.png")
     app.colorize_button.click()
     assert app.columns["original"].layout.display == "none"
-    assert png_pixels(app.panels["colorized"].value).shape == (120, 160, 3)
+    assert colorized_pixels(app).shape == (120, 160, 3)
     options = list(app.photo.options)
     app.upload.value = (uploaded("broken.jpg", b"\xff\xd8 not a jpeg"),)
     assert "cannot read the upload broken.jpg" in app.status.value and list(app.photo.options) == options
@@ -120,8 +143,85 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     assert app.photo.value == "upload: mine.png" and "uploaded mine.png (60x90)" in app.status.value
     app.colorize_button.click()
     assert "upload: mine.png: colorized" in app.status.value
-    assert png_pixels(app.panels["colorized"].value).shape == (160, 107, 3)
+    assert colorized_pixels(app).shape == (160, 107, 3)
     assert app.columns["original"].layout.display is None
+
+
+def save_hint_generator(outputs):
+    """<outputs>/hinted/generator.keras: a tiny untrained generator that takes colour hints."""
+    import keras  # noqa: F401  (see the outputs fixture)
+
+    from colorkit.models import UNetGenerator
+
+    (outputs / "hinted").mkdir()
+    path = outputs / "hinted" / "generator.keras"
+    UNetGenerator(32, **TINY_UNET, hints=True).save(path)
+    return str(path)
+
+
+# The app's hints add no backend-dependent step to colorize, which test_hints runs on every backend.
+@pytest.mark.backend_independent
+def test_hints_are_placed_recoloured_removed_and_saved_in_photo_pixels(outputs, tmp_path):
+    hinted = save_hint_generator(outputs)
+    app = ColorizeApp(outputs, model=hinted, display_size=120, save_dir=tmp_path / "saved")
+    app.photo.value = str(COFFEE)
+    app.colorize_button.click()
+    photo = read_rgb(COFFEE)
+    shown, plain = fit_to(photo, 120), colorized_pixels(app)  # 600x400 shown at 120x80
+    assert "click the colorized photo" in app.hint_note.value and app.clear_button.disabled
+
+    app.clicks.value = "30 20 1"  # as the browser sends a click: x y and a time
+    assert app.hints[0][:2] == to_photo(30, 20, shown.shape, photo.shape) == (152, 102)
+    np.testing.assert_array_equal(app.hints[0][2], plain[20, 30])  # the model's own colour there
+    picker, _ = app.hint_rows.children[0].children
+    assert picker.value == "#" + bytes(plain[20, 30]).hex() and "1: 152, 102" in picker.description
+    picker.value = "#ff0000"
+    red = colorized_pixels(app)
+    assert "hint 1 is #ff0000 (hints: 1; rendered in" in app.status.value
+    assert changed_near(plain, red, 30, 20) > 2 and changed_near(plain, red, 100, 70) < 0.5
+    app.place_hint(90, 60, "#0000ff")
+    app.hint_rows.children[0].children[1].click()  # remove the red one
+    assert [hint[:2] for hint in app.hints] == [(452, 302)] and len(app.hint_rows.children) == 1
+    np.testing.assert_array_equal(colorized_pixels(app), colorize(
+        app.generator(hinted), shown, 32, hints=to_shown(app.hints, photo.shape, shown.shape)))
+
+    image, hints_file = app.save()
+    assert "saved" in app.status.value and hints_file == tmp_path / "saved" / "coffee.hints.json"
+    record = json.loads(hints_file.read_text())
+    assert record["model"] == hinted and record["render_size"] == 32
+    assert record["hints"] == [{"x": 452.0, "y": 302.0, "colour": "#0000ff"}]
+    hints = read_hints(hints_file)
+    np.testing.assert_array_equal(png_pixels(image.read_bytes()),
+                                  colorize(presets.load_generator(hinted), photo, 32, hints=hints))
+    app.clear_button.click()
+    assert app.hints == [] and app.hint_rows.children == () and "hints cleared" in app.status.value
+    np.testing.assert_array_equal(colorized_pixels(app), plain)
+
+
+@pytest.mark.backend_independent
+def test_a_hint_generator_with_a_prior_runs_the_prior_once_per_photo(outputs):
+    import keras  # noqa: F401  (see the outputs fixture)
+
+    from colorkit.models import UNetGenerator
+
+    generator = UNetGenerator(32, base_filters=8, hints=True, prior="inception", prior_size=75)
+    app = ColorizeApp(outputs, model="prior.keras",
+                      loader=lambda model: generator if model == "prior.keras" else presets.load_generator(model))
+    once = app.renderer("prior.keras")
+    assert isinstance(once, PriorOnce) and not isinstance(app.renderer(save_hint_generator(outputs)), PriorOnce)
+    features, runs = once.prior.predict_on_batch, []
+    once.prior.predict_on_batch = lambda x: runs.append(x.shape) or features(x)
+    rng = np.random.default_rng(0)
+    l = rng.uniform(-1, 1, (1, 32, 32, 1)).astype("float32")
+    for points in (0, 1, 4):  # one photo, other hints
+        hint_ab, mask = simulate(rng.uniform(-1, 1, (1, 32, 32, 2)).astype("float32"), [rng], points)
+        x = with_hints(l, hint_ab, mask)
+        # The same layers, split (predict's traced graph against an eager call: equal to float rounding).
+        np.testing.assert_allclose(once.predict_on_batch(x), numpy_values([generator(x, training=False)])[0],
+                                   atol=1e-5)
+    assert runs == [(1, 32, 32, 4)]
+    once.predict_on_batch(with_hints(l + 0.5))  # another photo
+    assert len(runs) == 2
 
 
 @pytest.mark.backend_independent
@@ -148,6 +248,7 @@ IMAGE_BYTES = "async img => Array.from(new Uint8Array(await (await fetch(img.src
 
 
 SCREENSHOT = Path("/tmp/colorize_app.png")
+HINT_CLICKS = (((60, 40), "#ff0000"), ((180, 110), "#0000ff"))  # px of the shown photo (240x160), colour
 
 
 # The browser, the server and the widgets do not depend on the Keras backend: run once.
@@ -158,6 +259,7 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     import papermill
 
+    hinted = save_hint_generator(outputs)
     papermill.execute_notebook(str(NOTEBOOK), str(tmp_path / "colorize.ipynb"), prepare_only=True,
                                parameters={"outputs_dir": str(outputs), "display_size": 240},
                                kernel_name="python3")
@@ -206,10 +308,35 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
                 page.wait_for_timeout(200)
             wiped.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "slider.png"))
+
+            # Colour hints: a click with a model trained without them only says so (the note says it too).
+            app.get_by_role("button", name="side by side", exact=True).click()
+            clickable = app.locator("img[onclick]")
+            clickable.click(position={"x": 40, "y": 30})
+            sync_api.expect(page.get_by_text("colour hints need a hint-trained model")).to_have_count(2)
+            # With the hint model: two clicks, each hint recoloured with its picker, the first removed, saved.
+            app.locator(".widget-dropdown", has_text="model").locator("select").select_option(label="run: hinted")
+            page.get_by_role("button", name="Colorize", exact=True).click()
+            page.get_by_text("sample: coffee.png: colorized with run: hinted at 32 px").wait_for()
+            plain = png_pixels(bytes(clickable.evaluate(IMAGE_BYTES)))
+            for n, ((x, y), colour) in enumerate(HINT_CLICKS, 1):
+                clickable.click(position={"x": x + 0.5, "y": y + 0.5})
+                page.get_by_text(f"hint {n} at ").wait_for()
+                app.locator("input[type=color]").nth(n - 1).fill(colour)
+                page.get_by_text(f"hint {n} is {colour}").wait_for()
+            hinted_shown = png_pixels(bytes(clickable.evaluate(IMAGE_BYTES)))
+            clickable.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "hints.png"))
+            app.get_by_role("button", name="remove").first.click()
+            page.get_by_text("hint 1 removed").wait_for()
+            one_hint = png_pixels(bytes(clickable.evaluate(IMAGE_BYTES)))
+            app.get_by_role("button", name="Save", exact=True).click()
+            page.get_by_text(re.compile(r"^saved ")).wait_for()
         finally:
             browser.close()
     shutil.copy(tmp_path / "slider.png", SCREENSHOT)
     shutil.copy(tmp_path / "side_by_side.png", SCREENSHOT.with_name("colorize_app_side_by_side.png"))
+    shutil.copy(tmp_path / "hints.png", SCREENSHOT.with_name("colorize_app_hints.png"))
 
     photo = fit_to(read_rgb(next(p for p in sample_photos() if p.name == "coffee.png")), 240)
     gray, colorized, original = shown[0], shown[1], shown[2]
@@ -218,3 +345,20 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
     assert chroma(gray) < 1 < chroma(colorized)
     assert 10 <= percent <= 40  # dragged to about a quarter of the track
     np.testing.assert_array_equal(composite, wipe(gray, colorized, percent / 100))
+
+    # The hints changed the photo around them; the saved file holds the one left, in the photo's pixels
+    # (a click lands on a pixel next to the one aimed at, whichever way the browser rounds), and
+    # colorize reproduces both what was shown and the saved photo from it.
+    for (x, y), _ in HINT_CLICKS:
+        assert changed_near(plain, hinted_shown, x, y) > 2
+    assert changed_near(plain, hinted_shown, 10, 150) < 0.5  # a corner far from both
+    saved = outputs / "colorized" / "app"
+    hints = read_hints(saved / "coffee.hints.json")
+    assert len(hints) == 1 and bytes(hints[0][2]).hex() == HINT_CLICKS[1][1][1:]
+    aimed = to_photo(*HINT_CLICKS[1][0], photo.shape, (400, 600))
+    assert abs(hints[0][0] - aimed[0]) <= 3 and abs(hints[0][1] - aimed[1]) <= 3  # 2.5 photo px a shown px
+    generator = presets.load_generator(hinted)
+    np.testing.assert_array_equal(one_hint, colorize(generator, photo, 32,
+                                                     hints=to_shown(hints, (400, 600), photo.shape)))
+    np.testing.assert_array_equal(png_pixels((saved / "coffee.png").read_bytes()),
+                                  colorize(generator, read_rgb(COFFEE), 32, hints=hints))
