@@ -21,7 +21,6 @@ from pathlib import Path
 import yaml
 
 from colorkit.runs import NOTEBOOKS, renamed_params, resolve_path
-from colorkit.runs import read_params as read_saved  # noqa: F401  (the old name, still read by benchmarks/hints.py)
 
 TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 # Keys whose values must be >= 1 or >= 0; anything else numeric is free.
