@@ -61,9 +61,13 @@ def preset_onnx_path(name):
     return cache_dir() / f"{name}-{digest.hexdigest()[:16]}.onnx"
 
 
-def exporter():
-    """The Keras backend that builds the presets' ONNX files here, or None where none is installed."""
+def exporter(name=None):
+    """The Keras backend that builds the presets' ONNX files here (preset `name`'s, given), or None where none
+    is installed. JAX does not export a generator with the ImageNet prior (colorkit.export says why)."""
+    prior = name is not None and (loading.generator_config(name) or {}).get("prior", "none") != "none"
     for backend in (keras_backend(), *EXPORTERS):
+        if backend == "jax" and prior:
+            continue
         if backend in EXPORTERS and all(importlib.util.find_spec(module) for module in EXPORTERS[backend]):
             return backend
     return None
@@ -76,10 +80,11 @@ def build_preset_onnx(name, log=_stderr):
         ValueError: no backend here can export ONNX.
         RuntimeError: the export failed, with its last error line.
     """
-    path, backend = preset_onnx_path(name), exporter()
+    path, backend = preset_onnx_path(name), exporter(name)
     if backend is None:
         raise ValueError(f"building the {name!r} preset's ONNX file needs TensorFlow (with tf2onnx) or JAX (with "
-                         "jax2onnx): pip install 'colorkit[tensorflow]' or '[jax]'; or colorize with --engine keras")
+                         "jax2onnx; TensorFlow for a preset with the ImageNet prior): pip install "
+                         "'colorkit[tensorflow]'; or colorize with --engine keras")
     log(f"building the {name!r} preset's ONNX file with Keras on {backend}, once (10-30 s): {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "colorkit.cli", "export", name, "--format", "onnx", "--out", str(path), "--force"]
@@ -124,9 +129,10 @@ def load_generator(model, engine="auto", log=_stderr):
                          f"colorkit export {model} --format onnx --out generator.onnx")
     if path.is_dir() and engine != "keras":
         cached = preset_onnx_path(path.name)
-        if cached.is_file() or engine == "onnx" or exporter():
+        if cached.is_file() or engine == "onnx" or exporter(path.name):
             return loading.load_generator(cached if cached.is_file() else build_preset_onnx(path.name, log))
-        log("no TensorFlow or JAX here to build the preset's ONNX file: running it on Keras")
+        log("no backend here builds the preset's ONNX file (TensorFlow, or JAX for a preset without the "
+            "ImageNet prior): running it on Keras")
     return loading.load_generator(model)
 
 

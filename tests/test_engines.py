@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from helpers import TINY_UNET
 
-from colorkit import engines, presets
+from colorkit import engines, loading, presets
 from colorkit.colorize import input_size, size_multiple
 
 pytestmark = pytest.mark.backend_independent
@@ -63,13 +63,19 @@ def test_an_engine_that_cannot_run_the_model_is_refused(tmp_path):
 
 def test_without_an_exporter_a_preset_runs_on_keras_or_onnx_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(engines, "exporter", lambda: None)
+    monkeypatch.setattr(engines, "exporter", lambda name=None: None)
     lines = []
     generator = engines.load_generator("flowers", log=lines.append)
     assert hasattr(generator, "input_spec") and "running it on Keras" in lines[0]  # a keras.Model
     with pytest.raises(ValueError, match=r"colorkit\[tensorflow\]"):
         engines.load_generator("flowers", "onnx")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_preset_with_the_imagenet_prior_is_exported_by_tensorflow_even_on_jax(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert loading.generator_config("photos")["prior"] == "inception"
+    assert engines.exporter("photos") == "tensorflow" and engines.exporter("flowers") == "jax"
 
 
 BAD = [

@@ -24,7 +24,7 @@ from colorkit.loading import CONFIG, PRESETS_DIR, WEIGHTS, load_generator, resol
 from colorkit.loading import load_preset as load  # noqa: F401
 from colorkit.loading import preset_names as names
 
-DEFAULT = "flowers"
+DEFAULT = "photos"
 CARD, METRICS = "card.md", "metrics.json"
 # (metric, label, format) of the test metrics a card shows, and `colorkit presets` lists.
 CARD_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("dcf", "colourfulness gap dcf", "{:.1f}"),
