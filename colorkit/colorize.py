@@ -333,6 +333,32 @@ def sample_photos():
     return [folder / name for folder, name, split in PHOTOS if split != "train" and (folder / name).is_file()]
 
 
+def hints_figure(model, photo_path, hints, width=4.0):
+    """A matplotlib figure: the photo coloured automatically and with `hints` (``(x, y, colour)``, each marked
+    in its colour), and the original; None, with the reason printed, for a generator trained without hints."""
+    import matplotlib.pyplot as plt
+
+    from colorkit import loading
+
+    generator = model if hasattr(model, "predict_on_batch") else loading.load_generator(model)
+    if not colour_hints.takes_hints(generator):
+        print(f"{model} was trained without colour hints: choose one trained with `hints: true` (the photos preset)")
+        return None
+    photo = read_rgb(photo_path)
+    panels = [("automatic", colorize(generator, photo)),
+              (f"{len(hints)} hints", colorize(generator, photo, hints=hints)), ("original", photo)]
+    fig, axes = plt.subplots(1, 3, figsize=(3 * width, width * photo.shape[0] / photo.shape[1]))
+    for ax, (title, image) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(f"{Path(photo_path).name}: {title}", fontsize=9)
+        ax.axis("off")
+    for x, y, colour in hints:
+        rgb = colour_hints.parse_colour(colour) if isinstance(colour, str) else np.asarray(colour)
+        axes[1].scatter([x], [y], s=90, color=rgb / 255.0, edgecolors="white", linewidths=1.5)
+    fig.tight_layout()
+    return fig
+
+
 def before_after_figure(written, max_rows=6, width=3.5):
     """A matplotlib figure: gray input, colorization and original side by side for each photo.
 

@@ -124,6 +124,14 @@ def hint_record(x, y, rgb):
     return {"x": float(x), "y": float(y), "colour": "#" + bytes(np.asarray(rgb, np.uint8)).hex()}
 
 
+def from_photo(rgb, points):
+    """Hints that give a colour photo's own colours at ``points`` (fractions of its width and height, from its
+    top-left corner), as a user who knew them would: ``[(x, y, rgb), ...]`` in its pixels."""
+    height, width = rgb.shape[:2]
+    pixels = [(min(int(fx * width), width - 1), min(int(fy * height), height - 1)) for fx, fy in points]
+    return [(x, y, np.asarray(rgb[y, x], np.uint8)) for x, y in pixels]
+
+
 def check_hints(hints, height, width):
     """Raise ValueError naming the first hint outside a ``height`` x ``width`` photo."""
     for x, y, rgb in hints:

@@ -190,3 +190,11 @@ def test_onnx_export_takes_the_hint_channels(hint_model, tmp_path):
     generator = presets.load_generator(hint_model)
     difference = colorize(exported, gray, hints=points).astype(int) - colorize(generator, gray, hints=points)
     assert np.abs(difference).max() <= 1
+
+
+@pytest.mark.backend_independent
+def test_hints_from_a_colour_photo_give_its_own_colours_in_its_pixels():
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[12, 8] = (200, 30, 90)
+    [(x, y, colour), corner] = hints.from_photo(rgb, [(0.2, 0.4), (1.0, 1.0)])
+    assert (x, y, colour.tolist()) == (8, 12, [200, 30, 90]) and corner[:2] == (39, 29)
