@@ -73,7 +73,7 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     assert list(app.model.options) == [(n, n) for n in presets.names()] + [("run: broken", broken),
                                                                             ("run: tiny", tiny)]
     assert app.model.value == presets.DEFAULT and app.results.layout.display == "none"
-    # The flowers preset: 128 px, a 5-level U-Net (stride 32).
+    # The default preset: 128 px, a 5-level U-Net (stride 32).
     assert [size for _, size in app.render_size.options] == [64, 96, 128, 160, 192, 224, 256]
     assert app.render_size.value == 128 and app.render_size.label == "128 px (training size)"
     coffee = next(p for p in sample_photos() if p.name == "coffee.png")
@@ -81,7 +81,7 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
 
     app.photo.value = str(coffee)
     app.colorize_button.click()
-    assert "colorized with flowers at 128 px" in app.status.value and not app.colorize_button.disabled
+    assert f"colorized with {presets.DEFAULT} at 128 px" in app.status.value and not app.colorize_button.disabled
     photo = fit_to(read_rgb(coffee), 160)
     colorized = colorized_pixels(app)
     assert colorized.shape == (107, 160, 3) == photo.shape  # 600x400 shown at 160 px
@@ -105,12 +105,6 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     app.view.value = "slider"
     assert app.side_by_side.layout.display == "none" and app.slider_view.layout.display is None
 
-    # A click on the photo with a model trained without hints: it says so, and nothing changes.
-    app.clicks.value = "40 30 1"
-    assert "colour hints need a hint-trained model" in app.status.value and "flowers" in app.status.value
-    assert "hint-trained" in app.hint_note.value and app.hints == [] and app.hint_rows.children == ()
-    np.testing.assert_array_equal(colorized_pixels(app), colorized)
-
     # Another render size, another model (its own sizes), and back: loaded once each.
     app.render_size.value = 192
     app.colorize_button.click()
@@ -122,6 +116,12 @@ def test_the_app_colorizes_switches_and_wipes(outputs, tmp_path):
     app.colorize_button.click()
     assert "colorized with run: tiny at 48 px" in app.status.value
     assert colorized_pixels(app).shape == (107, 160, 3)
+    # A click on the photo with a model trained without hints: it says so, and nothing changes.
+    tiny_colorized = colorized_pixels(app)
+    app.clicks.value = "40 30 1"
+    assert "colour hints need a hint-trained model" in app.status.value and "run: tiny" in app.status.value
+    assert "hint-trained" in app.hint_note.value and app.hints == [] and app.hint_rows.children == ()
+    np.testing.assert_array_equal(colorized_pixels(app), tiny_colorized)
     app.model.value = presets.DEFAULT
     assert loads == [presets.DEFAULT, tiny] and app.render_size.value == 128
 
@@ -275,14 +275,14 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
             app = page.locator(".widget-vbox", has=page.get_by_role("button", name="Colorize", exact=True)).first
-            app.locator(".widget-dropdown", has_text="photo").locator("select").select_option(
+            app.get_by_label("photo", exact=True).select_option(
                 label="sample: coffee.png")
             sizes = app.locator(".widget-dropdown", has_text="render size").locator("select")
             models = app.locator(".widget-dropdown", has_text="model").locator("option").all_inner_texts()
             assert "run: tiny" in [text.replace("\xa0", " ") for text in models]  # widgets show spaces as nbsp
             sizes.select_option(label="160 px")
             page.get_by_role("button", name="Colorize", exact=True).click()
-            page.get_by_text("sample: coffee.png: colorized with flowers at 160 px").wait_for()
+            page.get_by_text(f"sample: coffee.png: colorized with {presets.DEFAULT} at 160 px").wait_for()
             images = app.locator("img")
             images.first.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "side_by_side.png"))
@@ -311,6 +311,9 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
 
             # Colour hints: a click with a model trained without them only says so (the note says it too).
             app.get_by_role("button", name="side by side", exact=True).click()
+            app.locator(".widget-dropdown", has_text="model").locator("select").select_option(label="flowers")
+            page.get_by_role("button", name="Colorize", exact=True).click()
+            page.get_by_text("sample: coffee.png: colorized with flowers at").wait_for()
             clickable = app.locator("img[onclick]")
             clickable.click(position={"x": 40, "y": 30})
             sync_api.expect(page.get_by_text("colour hints need a hint-trained model")).to_have_count(2)

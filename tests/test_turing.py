@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, SHARED_DATASETS, TINY_UNET, read_csv_rows, smooth_photo
 
+from colorkit import presets
 from colorkit.turing import CSV_COLUMNS, TuringTest, describe, fooling_rate
 
 independent = pytest.mark.backend_independent
@@ -168,7 +169,7 @@ def test_notebook_without_a_model_uses_the_default_preset(tmp_path):
                                progress_bar=False)
     text = "".join(o.get("text", "") for cell in nbformat.read(out, as_version=4).cells
                    for o in cell.get("outputs", []))
-    assert "model: flowers" in text and "answers go to outputs/turing/flowers_" in text
+    assert f"model: {presets.DEFAULT}" in text and f"answers go to outputs/turing/{presets.DEFAULT}_" in text
 
 
 SCREENSHOT = Path("/tmp/turing_screenshot.png")
