@@ -199,9 +199,6 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=Non
     >>> colorize(UNetGenerator(32, base_filters=8), np.zeros((40, 60), np.uint8)).shape
     (40, 60, 3)
     """
-    if hints:
-        hints = [(x, y, colour_hints.parse_colour(c) if isinstance(c, str) else np.asarray(c, np.uint8))
-                 for x, y, c in hints]
     return colorize_batch(generator, [rgb_or_gray], render_size, saturation, [hints] if hints else None)[0]
 
 
@@ -338,9 +335,7 @@ def hints_figure(model, photo_path, hints, width=4.0):
     in its colour), and the original; None, with the reason printed, for a generator trained without hints."""
     import matplotlib.pyplot as plt
 
-    from colorkit import loading
-
-    generator = model if hasattr(model, "predict_on_batch") else loading.load_generator(model)
+    generator = model if hasattr(model, "predict_on_batch") else load_generator(model)
     if not colour_hints.takes_hints(generator):
         print(f"{model} was trained without colour hints: choose one trained with `hints: true` (the photos preset)")
         return None
@@ -353,8 +348,7 @@ def hints_figure(model, photo_path, hints, width=4.0):
         ax.set_title(f"{Path(photo_path).name}: {title}", fontsize=9)
         ax.axis("off")
     for x, y, colour in hints:
-        rgb = colour_hints.parse_colour(colour) if isinstance(colour, str) else np.asarray(colour)
-        axes[1].scatter([x], [y], s=90, color=rgb / 255.0, edgecolors="white", linewidths=1.5)
+        axes[1].scatter([x], [y], s=90, color=colour_hints.as_rgb(colour) / 255.0, edgecolors="white", linewidths=1.5)
     fig.tight_layout()
     return fig
 

@@ -80,6 +80,11 @@ def parse_colour(text):
     return np.frombuffer(bytes.fromhex(match.group(1)), np.uint8).copy()
 
 
+def as_rgb(colour):
+    """A hint's colour, ``"#RRGGBB"`` or three 0..255 values, as RGB uint8 (3,)."""
+    return parse_colour(colour) if isinstance(colour, str) else np.asarray(colour, np.uint8)
+
+
 def parse_hint(text):
     """``"X,Y,#RRGGBB"`` (pixels of the photo, from its top-left corner) -> (x, y, rgb)."""
     parts = str(text).split(",")
@@ -142,13 +147,13 @@ def check_hints(hints, height, width):
 
 def hint_maps(hints, photo_shape, render_shape):
     """(hint ab ``(h, w, 2)``, mask ``(h, w, 1)``) at the network's ``render_shape`` (h, w) for hints
-    ``(x, y, rgb)`` in pixels of a photo of ``photo_shape`` (H, W): each covers USER_PATCH px there and
-    carries its colour's ab (the colour's own lightness is the photo's)."""
+    ``(x, y, colour)`` (see :func:`as_rgb`) in pixels of a photo of ``photo_shape`` (H, W): each covers
+    USER_PATCH px there and carries its colour's ab (the colour's own lightness is the photo's)."""
     (height, width), (rows, cols) = photo_shape[:2], render_shape
     check_hints(hints, height, width)
     hint_ab, mask = np.zeros((rows, cols, 2), np.float32), np.zeros((rows, cols, 1), np.float32)
-    for x, y, rgb in hints:
-        lab = cv2.cvtColor(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255.0, cv2.COLOR_RGB2Lab)
+    for x, y, colour in hints:
+        lab = cv2.cvtColor(as_rgb(colour).astype(np.float32).reshape(1, 1, 3) / 255.0, cv2.COLOR_RGB2Lab)
         row, col = int((y + 0.5) * rows / height), int((x + 0.5) * cols / width)
         half = USER_PATCH // 2
         square = np.s_[max(row - half, 0) : row + half + 1, max(col - half, 0) : col + half + 1]
