@@ -2,9 +2,11 @@
 
 Each subcommand is an ``add_<name>(subparsers)`` that registers its arguments and a
 ``run_<name>(args) -> exit code`` handler that calls the library (:mod:`colorkit.cache`,
-:mod:`colorkit.photo_folder_metrics`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). Heavy imports
-(Keras, the pipeline) happen inside the handlers so ``colorkit --help`` answers at once. User
-errors print one line to stderr and exit with :data:`USAGE_ERROR`, without a traceback.
+:mod:`colorkit.photo_folder_metrics`, :mod:`colorkit.colorize`, :mod:`colorkit.runner`). ``prepare`` and
+``presets`` have their pair in a module of their own (:mod:`colorkit.cli_prepare`, :mod:`colorkit.cli_presets`).
+Heavy imports (Keras, the pipeline) happen inside the handlers so ``colorkit --help`` answers at once. User
+errors (:class:`colorkit.cli_errors.CommandError`) print one line to stderr and exit with ``USAGE_ERROR``,
+without a traceback.
 """
 
 import argparse
@@ -12,12 +14,13 @@ import json
 import sys
 from pathlib import Path
 
-USAGE_ERROR = 2
+from colorkit.cli_errors import USAGE_ERROR, CommandError
+from colorkit.cli_prepare import add_prepare
+from colorkit.cli_presets import add_presets
+
 # Modules that only one extra brings; the rest of what is missing comes with any backend extra.
 _EXTRA_OF_MODULE = {"tensorflow": "tensorflow", "tf2onnx": "tensorflow", "tensorboard": "tensorflow", "jax": "jax",
                     "jaxlib": "jax", "jax2onnx": "jax", "torch": "torch"}
-_SHOWN_SKIPS = 10
-_SHOWN_DUPLICATES = 5
 # (metric, how to read it) for the evaluation table; higher is better except where marked.
 _TABLE_NOTES = {"mae_ab": "lower is better", "dcf": "lower is better", "ab_hist_dist": "lower is better",
                 "fid": "lower is better"}
@@ -31,75 +34,6 @@ def missing_module_hint(name):
     other = " or set KERAS_BACKEND to a backend you have" if top in ("tensorflow", "jax", "torch") else ""
     return f"this command needs {top}, which is not installed: pip install {which}{other} (README: Install)"
 
-
-class CommandError(Exception):
-    """A user-facing failure: the message is printed, no traceback."""
-
-    def __init__(self, message, code=USAGE_ERROR):
-        super().__init__(message)
-        self.code = code
-
-
-def _summarize_prepare(summary):
-    """Short human lines about a prepare result."""
-    counts = summary["counts"]
-    lines = [f"{summary['dataset']} (split {summary['split']}, {summary['size']} px): "
-             + ", ".join(f"{name} {count}" for name, count in counts.items())
-             + f" images, {len(summary['skipped'])} skipped"]
-    for skip in summary["skipped"][:_SHOWN_SKIPS]:
-        lines.append(f"  skipped [{skip.get('split', '?')}] {skip['file']}: {skip['reason']}")
-    if len(summary["skipped"]) > _SHOWN_SKIPS:
-        lines.append(f"  ... and {len(summary['skipped']) - _SHOWN_SKIPS} more (all in the JSON line)")
-    duplicates = summary.get("duplicates", [])
-    if duplicates:
-        lines.append(f"  {len(duplicates)} groups of identical images (kept; each group lists its copies):")
-    for group in duplicates[:_SHOWN_DUPLICATES]:
-        lines.append("    " + " = ".join(f"[{d['split']}] {d['file']}" for d in group))
-    if len(duplicates) > _SHOWN_DUPLICATES:
-        lines.append(f"    ... and {len(duplicates) - _SHOWN_DUPLICATES} more (all in the JSON line)")
-    for name in ("val", "test"):
-        if counts[name] == 0:
-            lines.append(f"  note: the {name} split is empty")
-    state = "built " + ", ".join(summary["built"]) if summary["built"] else "reused"
-    lines.append(f"cache: {summary['cache']} ({state})")
-    return lines
-
-
-def run_prepare(args):
-    from colorkit.cache import prepare
-    from colorkit.datasets import DatasetNotFound
-
-    try:
-        summary = prepare(args.dataset, args.data_dir, args.size, args.cache_dir, args.split,
-                          crop_to_box=args.crop_to_box, seed=args.seed, progress=not args.quiet)
-    except (DatasetNotFound, ValueError) as err:
-        raise CommandError(str(err)) from err  # the message says what is wrong and what to do
-    except OSError as err:
-        raise CommandError(f"cannot write the cache: {err} (choose another --cache-dir)", code=1) from err
-    for line in _summarize_prepare(summary):
-        print(line)
-    print(json.dumps(summary))
-    return 0
-
-
-def add_prepare(subparsers):
-    from colorkit.datasets import DATASETS
-
-    parser = subparsers.add_parser(
-        "prepare", help="decode a dataset once into a memory-mapped Lab cache",
-        description="Decode every image of every split once (centre square, resized, Lab) into "
-                    "<cache-dir>/<dataset>-<split>-<size>[-box]/. Reuses a current cache. The "
-                    "last stdout line is a JSON summary.")
-    parser.add_argument("--dataset", required=True, choices=DATASETS)
-    parser.add_argument("--data-dir", default=None, help="dataset folder (not needed for 'sample')")
-    parser.add_argument("--size", type=int, required=True, help="side of the square cached images, px")
-    parser.add_argument("--cache-dir", default=None,
-                        help="cache root (default: $COLORKIT_CACHE, else outputs/.cache, as `colorkit run`)")
-    parser.add_argument("--split", default=None, help="split policy (default: the dataset's own)")
-    parser.add_argument("--crop-to-box", action="store_true", help="crop to annotated boxes first")
-    parser.add_argument("--seed", type=int, default=0, help="seed of random split policies")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(func=run_prepare)
 
 
 def evaluation_table(result):
@@ -356,47 +290,6 @@ def add_export(subparsers):
                         help="file to write (.onnx, .tflite), or folder for saved_model; written whole, then renamed")
     parser.add_argument("--force", action="store_true", help="replace an existing --out")
     parser.set_defaults(func=run_export)
-
-
-def presets_table(rows):
-    """Lines of a table of the presets (:func:`colorkit.presets.describe`): name, data, model, params file,
-    size, steps and the card's test metrics."""
-    from colorkit.presets import CARD_METRICS
-
-    header = ["preset", "data", "model", "recipe", "size", "steps", *(key for key, _, _ in CARD_METRICS)]
-    table = [header]
-    for row in rows:
-        data = f"{row['dataset']} ({row['split']})" if row["dataset"] else "?"
-        metrics = [fmt.format(row["test"][key]) if key in row["test"] else "-" for key, _, fmt in CARD_METRICS]
-        table.append([row["name"], data, row["model"] or "?", row["params_file"] or "?",
-                      f"{row['image_size']} px", str(row["steps"] or "?"), *metrics])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
-
-
-def run_presets(args):
-    from colorkit import presets
-
-    if args.name is None:
-        for line in presets_table(presets.describe(name) for name in presets.names()):
-            print(line)
-        print("test metrics on photos each preset never saw; `colorkit presets NAME` shows them beside grayscale's")
-        return 0
-    try:
-        print(presets.card(args.name), end="")
-    except FileNotFoundError as err:
-        raise CommandError(str(err)) from err
-    return 0
-
-
-def add_presets(subparsers):
-    parser = subparsers.add_parser(
-        "presets", help="list the pretrained presets, or show one's model card",
-        description="Without NAME: one line per shipped preset (its data, model, params file, size, training steps "
-                    "and test metrics). With NAME: its model card (data, training, test metrics beside grayscale). "
-                    "Read from the preset files, without starting Keras.")
-    parser.add_argument("name", nargs="?", default=None, metavar="NAME", help="a preset's name")
-    parser.set_defaults(func=run_presets)
 
 
 SUBCOMMANDS = (add_prepare, add_evaluate, add_colorize, add_run, add_export, add_presets)
