@@ -1,12 +1,14 @@
 """Does colour do harm off its domain? Everyday colour photos that no training saw (scikit-image's and
 matplotlib's sample photos), colorized by each model, against the grayscale photo.
 
-    .venv/bin/python benchmarks/off_domain.py MODEL... [--grid grid.png] [--render-size N]
+    .venv/bin/python benchmarks/off_domain.py MODEL... [--photos PATH...] [--grid grid.png] [--grid-rows N]
+        [--render-size N]
 
 MODEL is a preset name, a run folder (its best generator) or a `.keras` file. For each photo (short side
 256 px) prints the mean CIEDE2000 to the original of the gray photo and of each colorization, and whether
 each is no larger than the gray's; with `--grid`, a sheet of the first five photos: gray, each model,
-original. The last line is a JSON object {photo: {"grayscale": dE, model: dE, ...}}.
+original. `--photos` adds photos of your own after those (for example held-out dataset photos, for a
+contact sheet of ten with `--grid-rows 10`). The last line is a JSON object {photo: {"grayscale": dE, model: dE, ...}}.
 """
 
 import argparse
@@ -37,27 +39,27 @@ def read_photo(path):
 
 
 def open_model(name):
-    from colorkit import presets
+    from colorkit import loading
 
     path = Path(name)
     if path.is_dir() and (path / "metrics.json").exists():  # a run folder: the checkpoint it was evaluated with
         checkpoint = json.loads((path / "metrics.json").read_text()).get("checkpoint") or {}
         path = path / checkpoint.get("file", "generator.keras")
-    return presets.load_generator(str(path))
+    return loading.load_generator(str(path))
 
 
 def mean_de2000(rgb, original):
     return float(np.mean(deltaE_ciede2000(rgb_to_lab(original), rgb_to_lab(rgb))))
 
 
-def measure(generators, render_size=None):
-    """(results, rows) of generators {name: generator} on :data:`PHOTOS`: results is
+def measure(generators, render_size=None, photos=PHOTOS):
+    """(results, rows) of generators {name: generator} on `photos` (default :data:`PHOTOS`): results is
     {photo: {"grayscale": dE, name: dE, ...}}, rows [(photo, [gray, *colorizations, original])]."""
     from colorkit.colorize import colorize, lightness
     from colorkit.metrics import gray_image
 
     rows, results = [], {}
-    for path in PHOTOS:
+    for path in photos:
         original = read_photo(path)
         gray = gray_image((lightness(original) / 50.0 - 1.0)[..., None].astype(np.float32))
         images = {"grayscale": gray}
@@ -72,12 +74,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument("--names", nargs="+", help="column names (default: the models' folder names)")
+    parser.add_argument("--photos", nargs="+", type=Path, default=[], help="more photos, after the built-in ones")
     parser.add_argument("--grid", type=Path)
+    parser.add_argument("--grid-rows", type=int, default=5, help="photos in the grid, from the first")
     parser.add_argument("--render-size", type=int, default=0, help="default: each generator's training size")
     args = parser.parse_args(argv)
     names = args.names or [Path(m.rstrip("/")).name for m in args.models]
     generators = {name: open_model(m) for name, m in zip(names, args.models)}
-    results, rows = measure(generators, args.render_size or None)
+    missing = [str(p) for p in args.photos if not p.is_file()]
+    if missing:
+        parser.error(f"--photos: no such file: {', '.join(missing)}")
+    results, rows = measure(generators, args.render_size or None, [*PHOTOS, *args.photos])
     width = max(len(n) for n in names) + 2
     print(f"{'photo':<28}{'grayscale':>11}" + "".join(f"{n:>{width}}" for n in names))
     for photo, scores in results.items():
@@ -88,8 +95,10 @@ def main(argv=None):
         import matplotlib.pyplot as plt
 
         columns = ["gray", *names, "original"]
-        fig, axes = plt.subplots(5, len(columns), figsize=(2.6 * len(columns), 2.2 * 5), squeeze=False)
-        for r, (photo, images) in enumerate(rows[:5]):
+        shown = rows[:args.grid_rows]
+        fig, axes = plt.subplots(len(shown), len(columns), figsize=(2.6 * len(columns), 2.2 * len(shown)),
+                                 squeeze=False)
+        for r, (photo, images) in enumerate(shown):
             for c, image in enumerate(images):
                 axes[r][c].imshow(image)
                 axes[r][c].set_axis_off()
