@@ -2,9 +2,8 @@
 size, press Colorize, and compare the gray input with its colorization side by side or with a wipe slider.
 
 With a generator trained with colour hints (``hints: true``), a click on the colorized photo places a hint
-there, in the colour the model gave that pixel; a colour picker per hint changes it, and the photo is
-rendered again with every hint. Save writes the colorization at the photo's own size and, beside it, its
-hints as ``colorkit colorize --hints`` reads them.
+there (the hint panel, :mod:`colorkit.app_hints`). Save writes the colorization at the photo's own size and,
+beside it, its hints as ``colorkit colorize --hints`` reads them.
 
 The photo is first scaled to the display size (the network runs at the render size whatever the photo's
 resolution, so only the final L upsampling is saved), which keeps every click and slider move fast.
@@ -13,7 +12,6 @@ Generators are loaded once per model choice and kept.
 
 import base64
 import html
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -22,16 +20,21 @@ import cv2
 import numpy as np
 
 from colorkit import presets
+from colorkit.app_hints import (
+    HintPanel,
+    hex_colour,
+    to_photo,  # noqa: F401  (colorkit.app's API before the hint panel moved; the tests import it from here)
+    to_shown,
+)
 from colorkit.color import gray_rgb
 from colorkit.colorize import colorize, input_size, sample_photos, size_multiple
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, is_colorless, read_rgb
-from colorkit.hints import hint_record, parse_colour, takes_hints
+from colorkit.hints import takes_hints
 from colorkit.models.prior import PRIOR_LAYER
 from colorkit.turing import fit_to
 
 VIEWS = ("side by side", "slider")
-NO_HINTS = "colour hints need a hint-trained model (trained with hints: true)"
 # ipywidgets gives images no pointer events: the shown photo is an <img> whose click writes the pixel (and a
 # time, so that the same pixel twice is two clicks) into a hidden Text widget, which ipywidgets sends to the
 # kernel. No front-end extension is needed beyond ipywidgets' own.
@@ -95,25 +98,6 @@ def png(rgb):
     return data.tobytes()
 
 
-def to_photo(x, y, shown_shape, photo_shape):
-    """The photo's own pixel ``(x, y)`` under the centre of pixel ``(x, y)`` of its shown copy."""
-    (rows, cols), (height, width) = shown_shape[:2], photo_shape[:2]
-    return min(int((x + 0.5) * width / cols), width - 1), min(int((y + 0.5) * height / rows), height - 1)
-
-
-def to_shown(hints, photo_shape, shown_shape):
-    """Hints ``(x, y, rgb)`` in the photo's own pixels, moved to its shown copy (pixel centres kept, so
-    that both place a hint on the same cell of the network's input)."""
-    (rows, cols), (height, width) = shown_shape[:2], photo_shape[:2]
-    return [(max((x + 0.5) * cols / width - 0.5, 0.0), max((y + 0.5) * rows / height - 0.5, 0.0), rgb)
-            for x, y, rgb in hints]
-
-
-def hex_colour(rgb):
-    """``#rrggbb`` of an RGB uint8 triple."""
-    return "#" + bytes(np.asarray(rgb, np.uint8)).hex()
-
-
 def clickable(rgb, channel, marks=()):
     """HTML of an RGB image whose clicks go to the Text widget of class ``channel`` (see CLICK_JS), with a
     ring over each of ``marks`` ``(x, y, rgb)`` (pixels of the image; the ring lets clicks through)."""
@@ -157,7 +141,7 @@ class PriorOnce:
         return self.rest.predict_on_batch([x, *self.seen[1]])
 
 
-class ColorizeApp:
+class ColorizeApp(HintPanel):
     """The widget UI: a photo (picked or uploaded), a model, a render size, Colorize, and the result.
 
     Show it as a cell's last expression (or ``display(app)``). ``colorize_button.click()`` runs it as a
@@ -221,15 +205,8 @@ class ColorizeApp:
         self.slider_view = widgets.VBox([caption, self.slider, self.wiped],
                                         layout=widgets.Layout(align_items="flex-start"))
         # Hints: a note, a row per hint (colour picker, remove), then Clear and Save; the hidden click channel.
-        self.hint_note = widgets.HTML()
-        self.hint_rows = widgets.VBox()
-        self.clear_button = widgets.Button(description="Clear hints")
-        self.save_button = widgets.Button(description="Save", tooltip=f"to {self.save_dir}")
-        self.clicks = widgets.Text(layout=widgets.Layout(display="none"))
-        self.channel = f"colorkit-clicks-{self.clicks.model_id}"
-        self.clicks.add_class(self.channel)
-        self.results = widgets.VBox([self.view, self.side_by_side, self.slider_view, self.hint_note, self.hint_rows,
-                                     widgets.HBox([self.clear_button, self.save_button])],
+        hint_panel = self._hint_panel()
+        self.results = widgets.VBox([self.view, self.side_by_side, self.slider_view, *hint_panel],
                                     layout=widgets.Layout(display="none"))
         self.widget = widgets.VBox([
             widgets.HBox([self.photo, self.upload]),
@@ -241,9 +218,6 @@ class ColorizeApp:
         self.colorize_button.on_click(lambda _button: self.run())
         self.view.observe(lambda _change: self._show_view(), names="value")
         self.slider.observe(lambda _change: self._show_wipe(), names="value")
-        self.clicks.observe(lambda change: self._on_click(change["new"]), names="value")
-        self.clear_button.on_click(lambda _button: self.clear_hints())
-        self.save_button.on_click(lambda _button: self.save())
         self._on_model(render_size)
         self._show_view()
 
@@ -350,103 +324,3 @@ class ColorizeApp:
         slider = self.view.value == "slider"
         self.side_by_side.layout.display = "none" if slider else None
         self.slider_view.layout.display = None if slider else "none"
-
-    # ---- colour hints ----------------------------------------------------------------------------
-
-    def _takes_hints(self):
-        return takes_hints(self.generator(self.settings[0]))
-
-    def _show_hints(self):
-        self.hint_note.value = html.escape(
-            "click the colorized photo to place a colour hint there; its colour starts as the model's, and its "
-            "picker changes it" if self._takes_hints() else f"{NO_HINTS}: {self.settings[1]} was trained without them")
-        for row in self.hint_rows.children:  # close the old rows' widgets, not keep them in the kernel
-            for widget in (*row.children, row):
-                widget.close()
-        self.hint_rows.children = [self._hint_row(i) for i in range(len(self.hints))]
-        self.clear_button.disabled = not self.hints
-
-    def _hint_row(self, i):
-        """Hint ``i``'s row: its number and pixel, its colour picker, its remove button."""
-        import ipywidgets as widgets
-
-        x, y, rgb = self.hints[i]
-        picker = widgets.ColorPicker(value=hex_colour(rgb), concise=True, description=f"{i + 1}: {x}, {y}",
-                                     style={"description_width": "initial"}, layout=widgets.Layout(width="max-content"))
-        picker.observe(lambda change: self.set_colour(i, change["new"]), names="value")
-        remove = widgets.Button(description="remove", layout=widgets.Layout(width="auto"))
-        remove.on_click(lambda _button: self.remove_hint(i))
-        return widgets.HBox([picker, remove])
-
-    def _on_click(self, value):
-        if value:
-            x, y, _ = value.split()
-            self.place_hint(int(x), int(y))
-
-    def _changed(self, what, rows=True):
-        """Render again with the hints and show them (``rows``: rebuild their rows), timed."""
-        try:
-            start = time.monotonic()
-            self._render()
-            self._show_wipe()
-            if rows:
-                self._show_hints()
-            self._message(f"{what} (hints: {len(self.hints)}; rendered in {time.monotonic() - start:.2f} s)")
-        except Exception as err:  # noqa: BLE001  (see run)
-            self._message(f"cannot render the hints: {err}", error=True)
-
-    def place_hint(self, x, y, colour=None):
-        """A hint at pixel ``(x, y)`` of the shown photo, in ``colour`` (``#RRGGBB``; None: the result's own
-        colour there). Says that hints need a hint-trained model, and does nothing else, for another model."""
-        if self.result is None:
-            return
-        if not self._takes_hints():
-            self._message(f"{NO_HINTS}: {self.settings[1]} was trained without them")
-            return
-        _, original, shown = self.source
-        x, y = min(max(int(x), 0), shown.shape[1] - 1), min(max(int(y), 0), shown.shape[0] - 1)
-        rgb = self.result[1][y, x] if colour is None else parse_colour(colour)
-        self.hints.append((*to_photo(x, y, shown.shape, original.shape), np.array(rgb, np.uint8)))
-        self.hint_rows.children = (*self.hint_rows.children, self._hint_row(len(self.hints) - 1))
-        self.clear_button.disabled = False
-        self._changed(f"hint {len(self.hints)} at {self.hints[-1][0]}, {self.hints[-1][1]} of the photo", rows=False)
-
-    def set_colour(self, index, colour):
-        """Hint ``index``'s colour as ``#RRGGBB`` (its picker's handler)."""
-        x, y, _ = self.hints[index]
-        self.hints[index] = (x, y, parse_colour(colour))
-        self._changed(f"hint {index + 1} is {colour}", rows=False)  # its picker stays as the person left it
-
-    def remove_hint(self, index):
-        del self.hints[index]
-        self._changed(f"hint {index + 1} removed")
-
-    def clear_hints(self):
-        self.hints = []
-        self._changed("hints cleared")
-
-    def save(self):
-        """Write the colorization at the photo's own size as ``<save_dir>/<photo>.png`` and, for a
-        hint-trained model, its hints beside it as ``<photo>.hints.json`` (:func:`colorkit.hints.read_hints`
-        reads it, and so does ``colorkit colorize --hints``). Returns the paths written."""
-        if self.result is None:
-            return []
-        try:
-            choice, original, _ = self.source
-            model, label, size = self.settings
-            stem = Path(choice.removeprefix("upload: ")).stem
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            written = [self.save_dir / f"{stem}.png"]
-            colorized = colorize(self.generator(model), original, size, hints=self.hints)
-            if not cv2.imwrite(str(written[0]), colorized[..., ::-1]):
-                raise OSError(f"cannot write {written[0]}")
-            if self._takes_hints():
-                written.append(self.save_dir / f"{stem}.hints.json")
-                record = {"photo": choice, "model": model, "render_size": size,
-                          "hints": [hint_record(*hint) for hint in self.hints]}
-                written[1].write_text(json.dumps(record, indent=1) + "\n")
-        except Exception as err:  # noqa: BLE001  (see run)
-            self._message(f"cannot save: {err}", error=True)
-            return []
-        self._message(f"saved {' and '.join(map(str, written))} ({label} at {size} px)")
-        return written
