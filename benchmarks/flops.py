@@ -96,6 +96,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--base-filters", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=1.5, help="length of each matmul loop")
+    parser.add_argument("--matmul-size", type=int, default=2048, help="side of the matmul's square matrices")
     parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default: the last one)")
     args = parser.parse_args(argv)
 
@@ -103,7 +104,7 @@ def main(argv=None):
 
     os.environ.update(THREAD_ENV)  # before NumPy and torch start their thread pools
     pin_all_threads(default_core() if args.core is None else args.core)
-    rates = matmul_peak(seconds=args.seconds)
+    rates = matmul_peak(args.matmul_size, args.seconds)
     result = {name: step_flops(name, args.size, args.base_filters, args.base_filters) for name in ("cgan", "wgangp")}
     result = {"flops_per_image": result, "peak_gflops": max(rates.values()), "matmul_gflops": rates,
               "generator_forward_flops": 2 * generator_macs(args.size, args.base_filters)}

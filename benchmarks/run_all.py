@@ -22,8 +22,10 @@ process, ONNX cache warm) with `colorize_first_use_s` and `keras_cold_start_s`, 
 few more.
 
     .venv/bin/python benchmarks/run_all.py            # about 12-15 min on an idle 2-core machine
-    .venv/bin/python benchmarks/run_all.py --quick    # smoke test, tiny sizes, 1-2 min; numbers meaningless
-Progress goes to stderr. Under `--quick` the parts run side by side to save time.
+    .venv/bin/python benchmarks/run_all.py --quick    # smoke test, about 30 CPU seconds; numbers meaningless
+Progress goes to stderr. `--quick` (tests/test_benchmarks.py) runs the CGAN part with two contenders, the
+PyTorch backend and raw PyTorch, one step at 16 px, the FLOPs (512 px matmuls) and the pipeline (8 of the
+sample photos), side by side; it leaves out the parts in QUICK_LEAVES_OUT, each tens of CPU seconds more.
 """
 
 import argparse
@@ -45,10 +47,10 @@ TARGETS = {"tensorflow_vs_raw_torch": (">=", 1.0), "jax_vs_raw_jax": (">=", 0.95
            "best_bf16_vs_raw_torch": (">=", 1.2), "colorize_512_s": ("<", 0.5), "pipeline_256_img_s": (">=", 2000),
            "colorize_cold_start_s": ("<=", 2.0)}
 QUICK = {"size": 16, "base_filters": 4, "rounds": 1, "steps": 1, "slow_rounds": 0,
-         "contenders": ["tensorflow", "jax", "torch", "torch-bf16", "raw-torch", "raw-jax"], "wgangp_rounds": 1,
-         "wgangp_steps": 1, "wgangp_contenders": ["raw-torch"], "inference_size": 16,
-         "inference_backends": ["tensorflow"], "inference_rounds": 1, "inference_repeats": 1,
-         "pipeline_images": 16, "pipeline_seconds": 0.3, "cold_start_runs": 1}
+         "contenders": ["torch", "raw-torch"], "pipeline_images": 8, "pipeline_seconds": 0.3}
+# What --quick leaves out: each starts frameworks of its own, and builds the ImageNet prior or exports a preset;
+# measured on a busy 2-core machine, together most of the 200 CPU seconds --quick took with them.
+QUICK_LEAVES_OUT = ("check", "wgangp", "pipeline_256", "inference", "cold_start", "prior")
 COMPARE = {">=": operator.ge, "<": operator.lt, "<=": operator.le}
 FAST_COMPILE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
@@ -80,26 +82,28 @@ def bf16_cpu():
 
 
 def parts(args, core):
-    """The check and the five measurements as {name: zero-argument function}."""
-    check = ["--size", 16, "--base-filters", 4]
-    if args.quick:
-        check += ["--models", "cgan", "--upsampling", "phase"]
-    return {
-        "check": lambda: last_json("check_reference.py", check, core, keras_backend="torch", timed=False),
+    """The check and the measurements as {name: zero-argument function}; under --quick, those of
+    QUICK_LEAVES_OUT give what a part that did not run gives."""
+    todo = {
+        "check": lambda: last_json("check_reference.py", ["--size", 16, "--base-filters", 4], core,
+                                   keras_backend="torch", timed=False),
+        # --quick: 512 x 512 matmuls, 64 times fewer FLOPs each than 2048 x 2048.
         "flops": lambda: last_json("flops.py", ["--size", args.size, "--base-filters", args.base_filters,
-                                                "--core", core, "--seconds", 0.3 if args.quick else 1.5], core),
+                                                "--core", core, "--seconds", 0.3 if args.quick else 1.5,
+                                                "--matmul-size", 512 if args.quick else 2048], core),
         "cgan": lambda: train_throughput.measure(
             "cgan", args.contenders, args.size, args.batch_size, args.base_filters, args.rounds, args.steps,
             args.slow_rounds, core, log),
         "wgangp": lambda: train_throughput.measure(
             "wgangp", args.wgangp_contenders, args.size, args.batch_size, args.base_filters, args.wgangp_rounds,
             args.wgangp_steps, 0, core, log) if args.wgangp_contenders else None,
+        # --quick: the photos shipped with colorkit, so that it needs no shared dataset.
         "pipeline": lambda: last_json("pipeline_rate.py", ["--size", args.size, "--batch-size", args.batch_size,
                                                            "--images", args.pipeline_images,
-                                                           "--min-seconds", args.pipeline_seconds], core),
+                                                           "--min-seconds", args.pipeline_seconds,
+                                                           *(["--dataset", "sample"] if args.quick else [])], core),
         # Training batches at 256 px on every core, as a GPU run is fed (batch 64): not pinned to one.
-        "pipeline_256": lambda: last_json("pipeline_rate.py", ["--size", 16 if args.quick else 256,
-                                                               "--batch-size", 8 if args.quick else 64,
+        "pipeline_256": lambda: last_json("pipeline_rate.py", ["--size", 256, "--batch-size", 64,
                                                                "--images", args.pipeline_images, "--cores", 0,
                                                                "--min-seconds", args.pipeline_seconds], core,
                                           timed=False),
@@ -109,9 +113,13 @@ def parts(args, core):
         # Whole processes on the whole machine, as a user starts them: not pinned.
         "cold_start": lambda: cold_start.measure(args.cold_start_runs, log),
         # The semantic prior's cost per CGAN step at make quality's size, beside the plain U-Net's.
-        "prior": lambda: last_json("prior_cost.py", ["--size", 32, "--prior-size", 75, "--rounds", 1, "--steps", 1]
-                                   if args.quick else [], core),
+        "prior": lambda: last_json("prior_cost.py", [], core),
     }
+    if args.quick:
+        for name in QUICK_LEAVES_OUT:
+            not_run = (None, "left out by --quick") if name in ("check", "pipeline_256", "prior") else None
+            todo[name] = lambda not_run=not_run: not_run
+    return todo
 
 
 def summarize(results, quick):
@@ -131,13 +139,13 @@ def summarize(results, quick):
     pipeline_256 = results["pipeline_256"][0]
     summary["pipeline_256_img_s"] = pipeline_256["batches_images_per_s"] if pipeline_256 else None
     summary["stream_256_img_s"] = pipeline_256["stream_images_per_s"] if pipeline_256 else None
-    best = inference["best"]
+    best = inference["best"] if inference else None
     summary["colorize_512_s"] = inference["seconds"][best]["colorize_512"] if best else None
-    cold = results["cold_start"]
-    summary["colorize_cold_start_s"] = cold["colorize_cold_start_s"]
-    summary["colorize_first_use_s"] = cold["first_use_s"]
-    summary["keras_cold_start_s"] = cold["keras_cold_start_s"]
-    summary["cold_start_breakdown"] = cold["breakdown"]
+    cold = results["cold_start"] or {}
+    summary["colorize_cold_start_s"] = cold.get("colorize_cold_start_s")
+    summary["colorize_first_use_s"] = cold.get("first_use_s")
+    summary["keras_cold_start_s"] = cold.get("keras_cold_start_s")
+    summary["cold_start_breakdown"] = cold.get("breakdown")
     prior = results["prior"][0]
     summary["prior_step_ratio"] = prior["prior_step_ratio"] if prior else None
     summary["prior_step_s"] = {k: prior[k] for k in ("plain_step_s", "prior_step_s")} if prior else None
@@ -148,6 +156,7 @@ def summarize(results, quick):
         "wgangp_ratios": results["wgangp"]["ratios"] if results["wgangp"] else None,
         "jax_reference": cgan["compared"].get("jax_vs_raw_jax"),
         "references_match_colorkit": results["check"][0]["ok"] if results["check"][0] else None, "quick": quick,
+        "left_out": list(QUICK_LEAVES_OUT) if quick else [],
     })
     return summary
 
@@ -179,12 +188,17 @@ def summary_table(summary, results, quick):
     pipeline = results["pipeline"]
     if pipeline[0] is None:
         lines.append(f"pipeline: not measured ({pipeline[1]})")
+    if summary["left_out"]:
+        lines.append(f"left out by --quick: {', '.join(summary['left_out'])}")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round, parts side by side")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test, about 30 CPU seconds: the CGAN part with the PyTorch backend and raw "
+                             "PyTorch, one step at 16 px, FLOPs and the pipeline, side by side; leaves out "
+                             + ", ".join(QUICK_LEAVES_OUT))
     parser.add_argument("--core", type=int, default=None, help="CPU to time on (default: the last one)")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -228,7 +242,7 @@ def main(argv=None):
             results[name] = fn()
 
     check, details = results["check"]
-    print(details if check else f"reference check failed to run: {details}", end="\n\n")
+    print(details if check or args.quick else f"reference check failed to run: {details}", end="\n\n")
     if results["flops"][0]:
         print(results["flops"][1])
     print(train_throughput.table(results["cgan"]), end="\n\n")
@@ -236,8 +250,10 @@ def main(argv=None):
         print(train_throughput.table(results["wgangp"]), end="\n\n")
     if results["pipeline"][0]:
         print(results["pipeline"][1], end="\n\n")
-    print(inference_latency.table(results["inference"]), end="\n\n")
-    print(cold_start.table(results["cold_start"]), end="\n\n")
+    if results["inference"]:
+        print(inference_latency.table(results["inference"]), end="\n\n")
+    if results["cold_start"]:
+        print(cold_start.table(results["cold_start"]), end="\n\n")
     summary = summarize(results, args.quick)
     print(summary_table(summary, results, args.quick))
     print(f"total {perf_counter() - start:.0f} s")
