@@ -1,5 +1,7 @@
-"""Shared test setup: the Keras backend comes from KERAS_BACKEND; `make test` runs the suite
-once per backend and the backend-independent tests only in the first of those runs."""
+"""Shared test setup: the Keras backend comes from KERAS_BACKEND. `make test` runs the suite once per
+backend (tests/run_backends.sh, with COLORKIT_ONE_PASS_PER_BACKEND=1): a backend-independent test then runs
+in one pass only, its home, tensorflow unless its marker names another
+(`pytest.mark.backend_independent(home="torch")`), so that the passes, side by side, end together."""
 
 import json
 import os
@@ -10,16 +12,39 @@ import time
 import urllib.request
 
 import pytest
-from helpers import REPO, SHARED_DATASETS, shared_dataset  # noqa: F401  (re-exported: older imports)
+from helpers import REPO, SHARED_DATASETS, SMOKE, colorkit_run, shared_dataset, write_smoke_params  # noqa: F401
+
+HOME_PASS = "tensorflow"  # where a backend-independent test runs unless its marker says otherwise
+
+
+def runs_here(home=HOME_PASS):
+    """Whether this session runs the backend-independent tests whose home is `home` (always, outside the
+    per-backend passes of `make test`)."""
+    return (os.environ.get("COLORKIT_ONE_PASS_PER_BACKEND") != "1"
+            or os.environ.get("KERAS_BACKEND", "tensorflow") == home)
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("COLORKIT_SKIP_BACKEND_INDEPENDENT") != "1":
-        return
-    skip = pytest.mark.skip(reason="backend-independent: already run under the first backend")
     for item in items:
-        if "backend_independent" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("backend_independent")
+        home = marker.kwargs.get("home", HOME_PASS) if marker else None
+        if home and not runs_here(home):
+            item.add_marker(pytest.mark.skip(reason=f"backend-independent: runs in the {home} pass"))
+
+
+@pytest.fixture(scope="session")
+def smoke_outputs(tmp_path_factory):
+    """`colorkit run broken.yaml smoke.yaml smoke_wgangp.yaml`, once per session (test_runner and
+    test_compare read it): the first run fails in its data cell, the others run (the cgan smoke run, and
+    the wgangp one reading its images from the files). Only the smoke run where no backend-independent
+    test reads the other two. Returns (outputs folder, completed process)."""
+    folder = tmp_path_factory.mktemp("runs")
+    files = [SMOKE]
+    if runs_here():
+        files = [write_smoke_params(folder, "broken", max_train_images=4), SMOKE,  # fewer images than a batch
+                 write_smoke_params(folder, "smoke_wgangp", model="wgangp", n_critic=2, data_path="stream")]
+    result = colorkit_run(*files, "--outputs", folder / "outputs")
+    return folder / "outputs", result
 
 
 def pytest_report_header(config):

@@ -5,6 +5,7 @@ import csv
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+SMOKE = REPO / "params" / "smoke.yaml"
 
 # Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
 TINY_UNET = {"base_filters": 8, "depth": 2}
@@ -89,6 +91,32 @@ def read_csv_rows(path):
     """A CSV file as a list of dicts, one per row."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def subprocess_env():
+    """This environment (its KERAS_BACKEND), plus a persistent JAX compilation cache shared by the runs
+    of a session: the second and later JAX runs then skip most of their compiling."""
+    env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "colorkit-test-jax-cache"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+    return env
+
+
+def colorkit_run(*args, timeout=900):
+    """`python -m colorkit.cli run ARGS` on this backend: the completed process, output captured."""
+    return subprocess.run([sys.executable, "-m", "colorkit.cli", "run", *map(str, args)], cwd=REPO,
+                          env=subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def write_smoke_params(folder, name, **overrides):
+    """params/smoke.yaml with `run_name: name` and `overrides`, written to folder/<name>.yaml."""
+    import yaml
+
+    values = {**yaml.safe_load(SMOKE.read_text()), "run_name": name, **overrides}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
 
 
 def colorkit_cli(*args, timeout=180):

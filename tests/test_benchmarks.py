@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import run_all
 
 # run_all gives every contender its own Keras backend: one pass is enough.
-pytestmark = pytest.mark.backend_independent
+pytestmark = pytest.mark.backend_independent(home="torch")  # its quick run times the torch backend
 
 
 def finite_positive(value):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-pytestmark = [pytest.mark.backend_independent, pytest.mark.slow]
+pytestmark = [pytest.mark.backend_independent(home="torch"), pytest.mark.slow]  # spawns its own backends
 
 BACKENDS = ("tensorflow", "jax", "torch")
 # float32 noise: losses are sums over ~10^4 terms; weights after one SGD step differ by the

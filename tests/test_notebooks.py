@@ -81,7 +81,7 @@ def papermill(notebook, output, *args):
 # Once: every backend runs both notebooks through `colorkit run` (tests/test_runner.py); this checks
 # that the plain papermill CLI needs nothing of ours.
 @pytest.mark.slow
-@pytest.mark.backend_independent
+@pytest.mark.backend_independent(home="torch")  # the shortest pass
 def test_plain_papermill_cli_runs_both_notebooks(tmp_path):
     run = tmp_path / "outputs" / "smoke"
     run.mkdir(parents=True)

@@ -13,7 +13,7 @@ from helpers import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, SHARED_DATASETS, TINY_
 from colorkit import presets
 from colorkit.turing import CSV_COLUMNS, TuringTest, describe, fooling_rate
 
-independent = pytest.mark.backend_independent
+independent = pytest.mark.backend_independent(home="torch")  # the shortest pass
 
 
 def make_pairs(count, seed=0):

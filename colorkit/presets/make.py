@@ -74,8 +74,9 @@ def _session_command(stage, name, params_file):
     return f"{run} and `python -m colorkit.presets.make outputs/{stage['run_name']} {name} --params-file {params_file}`"
 
 
-def model_card(name, run_dir, params_file, description, stages=None):
-    """The Markdown card of a preset made from `run_dir` (after the earlier `stages`, if any)."""
+def model_card(name, run_dir, params_file, description, stages=None, notes=""):
+    """The Markdown card of a preset made from `run_dir` (after the earlier `stages`, if any); `notes`
+    (Markdown: how it was chosen, measures beyond the run's own) go after the learning curve."""
     run_dir = Path(run_dir)
     config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
     stages = stages or training_stages(name, run_dir)
@@ -110,7 +111,7 @@ def model_card(name, run_dir, params_file, description, stages=None):
 ## Learning curve (test metrics after each training session)
 
 {learning_curve(stages)}
-
+{chr(10) + notes.strip() + chr(10) if notes.strip() else ""}
 A short CPU training: the colours are plausible but muted on unusual subjects; fine-tune with
 `init_from: {name}` on your own photos.
 """
@@ -122,11 +123,13 @@ def main(argv=None):
     parser.add_argument("name")
     parser.add_argument("--params-file", required=True, help="the params/ file that rebuilds it")
     parser.add_argument("--description", default="")
+    parser.add_argument("--notes", type=Path, help="a Markdown file added to the card after the learning curve")
     args = parser.parse_args(argv)
+    notes = args.notes.read_text() if args.notes else ""
     generator = loading.load_generator(args.run_dir)  # its best checkpoint, which metrics.json measured
     metrics = json.loads((args.run_dir / runs.METRICS_FILE).read_text())
     stages = training_stages(args.name, args.run_dir)
-    card = model_card(args.name, args.run_dir, args.params_file, args.description, stages)
+    card = model_card(args.name, args.run_dir, args.params_file, args.description, stages, notes)
     folder = presets.save(generator, presets.PRESETS_DIR / args.name, card,
                           {"dataset": metrics["dataset"], "split": metrics["split"], "params_file": args.params_file,
                            "test": metrics["test"], "baselines": metrics["baselines"], "n_images": metrics["n_images"],
