@@ -3,7 +3,7 @@ process runs (KERAS_BACKEND): the cross-backend equivalence check runs it once p
 
     python tests/one_train_step.py INPUTS.npz OUT.npz [--init]
 
-With --init it writes the initial weights and the batch to INPUTS.npz instead.
+With --init it first writes the initial weights and the batch to INPUTS.npz (then steps from them).
 """
 
 import sys
@@ -40,7 +40,6 @@ def main(inputs_path, out_path, init=False):
                 for i, w in enumerate(net.get_weights()):
                     arrays[f"{name}/{net.name}/{i}"] = w
         np.savez(inputs_path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
-        return
     data = np.load(inputs_path)
     results = {}
     for name, cls, batch_norm in (("cgan", CGAN, True), ("wgangp", FixedAlphaWGANGP, False)):
@@ -61,4 +60,4 @@ def main(inputs_path, out_path, init=False):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None, init="--init" in sys.argv)
+    main(sys.argv[1], sys.argv[2], init="--init" in sys.argv)
