@@ -2,6 +2,7 @@
 
     python benchmarks/hints.py [--steps 1000] [--datasets flowers dogs] [--seed 0] [--outputs outputs/quality]
         [--backend tensorflow]
+    python benchmarks/hints.py --model MODEL [--max-images 500] [--datasets flowers dogs]
 
 The hint model, `l1_prior_hints` (quality.py's `l1_prior` with `hints: true`), and the automatic `l1_prior`
 train through quality.py for the same steps; finished runs are reused once their saved parameters are
@@ -14,6 +15,16 @@ metrics cover every pixel, the revealed ones included, as in the paper. `quality
 after its own tables. Prints a table per dataset with the goals, writes `<outputs>/hints_<dataset>_<N>steps.png`
 (photo, automatic, 0, 5 and 20 hints, the 20 on the gray photo), and as its last line a JSON object
 `{dataset: {"automatic": {...}, "hints": [{"hints": n, "psnr", "de2000"}, ...], "goals": {...}}}`.
+
+`--model MODEL` trains nothing: it measures an existing hint model, a preset name (`photos`, the default
+preset), a run folder (the checkpoint its evaluation measured, as off_domain.py opens it) or a `.keras` file,
+at its own image size on benchmarks/preset_quality.py's held-out sets (Flowers-102's official train part, the
+official dog test crops: photos no preset trained on), the first `--max-images` of each, with the same points.
+A shipped preset has no automatic twin of the same budget, so the table compares each count with the model's
+own 0-hint row (the goals' +3 dB flowers and +2 dB dogs at 10 hints, over that row) and with the gray photo
+(colorkit.metrics.gray_image, evaluate_generator's grayscale baseline), measured as the hints are. Writes
+`<outputs>/hints_<dataset>_<model>.png` (photo, 0, 5 and 20 hints, the 20 on the gray photo); the last line is
+`{dataset: {"n_images", "image_size", "grayscale": {...}, "hints": [...], "gain_at_10", ...}}`.
 """
 
 import argparse
@@ -29,7 +40,8 @@ import quality
 COUNTS = (0, 1, 2, 5, 10, 20, 50)
 AUTOMATIC, HINTED = "l1_prior", "l1_prior_hints"
 HINT_SEED = 2017  # the points' seed, the same for every model and budget
-# PSNR gain in dB with 10 hints over the automatic model; with none, the hint model within 0.2 dB of it.
+# PSNR gain in dB with 10 hints over the automatic model (with --model, over its own 0 hints); with none, the
+# hint model within 0.2 dB of it.
 GAIN_AT_10 = {"flowers": 3.0, "dogs": 2.0}
 ZERO_HINT_TOLERANCE = 0.2
 GRID_IMAGES = 6
@@ -81,6 +93,24 @@ def hint_rows(generator, lab_images, counts, batch_size=16):
     return [{"hints": n, "psnr": float(np.mean(psnrs[n])), "de2000": float(de2000_sums[n] / pixels)} for n in counts]
 
 
+def gray_row(lab_images, batch_size=16):
+    """``{"psnr", "de2000"}`` of the gray photos (evaluate_generator's grayscale baseline) on network-scaled Lab
+    test images, measured as :func:`hint_rows` measures a generator."""
+    from skimage.color import deltaE_ciede2000
+
+    from colorkit.color import network_to_rgb, rgb_to_lab
+    from colorkit.metrics import gray_image, psnr
+
+    psnrs, de2000_sum = [], 0.0
+    for start in range(0, len(lab_images), batch_size):
+        lab = np.asarray(lab_images[start : start + batch_size], np.float32)
+        rgb_true, rgb_gray = network_to_rgb(lab[..., :1], lab[..., 1:]), gray_image(lab[..., :1])
+        psnrs += [psnr(true, gray) for true, gray in zip(rgb_true, rgb_gray)]
+        de2000_sum += float(np.sum(deltaE_ciede2000(rgb_to_lab(rgb_true), rgb_to_lab(rgb_gray))))
+    pixels = len(lab_images) * np.prod(np.shape(lab_images)[1:3])
+    return {"psnr": float(np.mean(psnrs)), "de2000": float(de2000_sum / pixels)}
+
+
 def goals(dataset, automatic, rows):
     """The two goals: PSNR at 10 hints over the automatic model's, and at 0 hints next to it."""
     by_count = {row["hints"]: row for row in rows}
@@ -91,20 +121,24 @@ def goals(dataset, automatic, rows):
 
 
 def write_grid(path, automatic, hinted, lab_images, title):
-    """Photo, automatic, the hint model at GRID_HINTS hints, and the largest count's points on the gray photo."""
+    """Photo, automatic (unless None), the hint model at GRID_HINTS hints, and the largest count's points on the
+    gray photo."""
     from matplotlib.figure import Figure
 
     from colorkit.color import network_to_rgb
 
-    indices = np.sort(np.random.default_rng(0).choice(len(lab_images), GRID_IMAGES, replace=False))
+    count = min(GRID_IMAGES, len(lab_images))
+    indices = np.sort(np.random.default_rng(0).choice(len(lab_images), count, replace=False))
     lab = np.asarray(lab_images[indices], np.float32)
     l, ab = lab[..., :1], lab[..., 1:]
-    columns = {"photo": ab, "automatic": automatic.predict_on_batch(l)}
+    columns = {"photo": ab}
+    if automatic is not None:
+        columns["automatic"] = automatic.predict_on_batch(l)
     for n in GRID_HINTS:
         columns[f"{n} hints"] = hinted.predict_on_batch(generator_inputs(hinted, lab, indices, n))
     columns[f"the {GRID_HINTS[-1]} hints"] = generator_inputs(hinted, lab, indices, GRID_HINTS[-1])[..., 1:3]
-    fig = Figure(figsize=(1.3 * len(columns), 1.3 * GRID_IMAGES + 0.4), layout="constrained")
-    axes = fig.subplots(GRID_IMAGES, len(columns), squeeze=False)
+    fig = Figure(figsize=(1.3 * len(columns), 1.3 * count + 0.4), layout="constrained")
+    axes = fig.subplots(count, len(columns), squeeze=False)
     for c, (label, column) in enumerate(columns.items()):
         axes[0, c].set_title(label, fontsize=9)
         for r, rgb in enumerate(network_to_rgb(l, np.asarray(column, np.float32))):
@@ -157,14 +191,68 @@ def table(dataset, result, steps):
     return lines
 
 
+def measure_model(args):
+    """{set: result} of the existing hint model `args.model` on preset_quality.py's held-out sets; writes a grid
+    of each set."""
+    os.environ["KERAS_BACKEND"] = args.backend  # before Keras is imported
+    import off_domain  # benchmarks/off_domain.py: a preset, a run's evaluated checkpoint or a file
+    import preset_quality  # benchmarks/preset_quality.py: the held-out sets
+
+    from colorkit import hints
+    from colorkit.colorize import input_size
+
+    generator = off_domain.open_model(args.model)
+    if not hints.takes_hints(generator):
+        sys.exit(f"hints: {args.model} takes no colour hints")
+    size = input_size(generator)  # a preset's is its config's image_size, which presets.describe reads
+    out = {}
+    for name in args.datasets:
+        test = preset_quality.held_out(name, size, args.max_images)[0]
+        print(f"{name}: {args.model} on {len(test)} photos at {size} px", file=sys.stderr, flush=True)
+        rows = hint_rows(generator, test, COUNTS)
+        gain, goal = rows[COUNTS.index(10)]["psnr"] - rows[0]["psnr"], GAIN_AT_10[name]
+        out[name] = {"n_images": len(test), "image_size": size, "grayscale": gray_row(test), "hints": rows,
+                     "gain_at_10": gain, "gain_at_10_goal": goal, "gain_at_10_met": gain >= goal}
+        path = args.outputs / f"hints_{name}_{Path(args.model).stem}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_grid(path, None, generator, test, f"{name}, {args.model}: hints from the photo")
+        print(f"{name}: grid {path}", file=sys.stderr, flush=True)
+    return out
+
+
+def model_table(name, result, model):
+    gray, zero = result["grayscale"], result["hints"][0]["psnr"]
+    lines = [f"## {name}: colour hints of {model} ({result['n_images']} held-out photos at {result['image_size']} px)",
+             f"{'':<12}{'hints':>6}{'PSNR':>8}{'+dB over 0':>12}{'CIEDE2000':>11}",
+             f"{'grayscale':<12}{'':>6}{gray['psnr']:>8.2f}{gray['psnr'] - zero:>+12.2f}{gray['de2000']:>11.2f}"]
+    lines += [f"{model:<12}{row['hints']:>6}{row['psnr']:>8.2f}{row['psnr'] - zero:>+12.2f}{row['de2000']:>11.2f}"
+              for row in result["hints"]]
+    lines.append(f"10 hints: PSNR {result['gain_at_10']:+.2f} dB over 0 hints (goal +{result['gain_at_10_goal']:g}): "
+                 f"{'met' if result['gain_at_10_met'] else 'not met'}")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="measure this existing hint model (a preset, a run folder or a .keras "
+                        "file) on preset_quality.py's held-out sets instead of training; with no automatic twin "
+                        "of the same budget, each count is compared with its own 0 hints and with the gray photo")
+    parser.add_argument("--max-images", type=int, default=500, help="with --model: the first N photos of each set")
     parser.add_argument("--steps", type=int, default=1000, help="training steps of both models")
-    parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS), choices=list(quality.DATASETS))
+    parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS), choices=list(quality.DATASETS),
+                        help="which datasets; with --model, preset_quality.py's held-out set of each")
     parser.add_argument("--seed", type=int, default=0, help="the runs' seed (weights and batches)")
     parser.add_argument("--outputs", type=Path, default=quality.REPO / "outputs" / "quality")
     parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"))
     args = parser.parse_args(argv)
+    if args.model:
+        if args.max_images < 1:
+            parser.error("--max-images must be at least 1")
+        out = measure_model(args)
+        for name, result in out.items():
+            print("\n".join(model_table(name, result, Path(args.model).stem)) + "\n")
+        print(json.dumps(out))
+        return 0
     args.seconds, args.variants = 0.0, [AUTOMATIC, HINTED]
     with ThreadPoolExecutor(len(args.datasets)) as pool:  # training side by side, one core each
         futures = {d: pool.submit(quality.run_dataset, d, args) for d in args.datasets}

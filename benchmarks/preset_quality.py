@@ -42,11 +42,13 @@ SETS = {"flowers": ("flowers102", "flowers102", "large_train"),
 SHUFFLE_SEED = 0
 
 
-def decode(examples, size):
+def decode(examples, size, limit=None):
     """Network-scaled Lab float16 ``(N, size, size, 3)`` of the examples in a seeded order, those that cannot be
-    decoded skipped, as colorkit.cache skips them."""
+    decoded skipped, as colorkit.cache skips them; with `limit`, only the first `limit` of them."""
     images = []
     for i in np.random.default_rng(SHUFFLE_SEED).permutation(len(examples)):
+        if len(images) == limit:
+            break
         try:
             images.append(prepare_image(examples[i], size).astype(np.float16))
         except (SkipImage, OSError, cv2.error):
@@ -54,11 +56,11 @@ def decode(examples, size):
     return np.stack(images)
 
 
-def held_out(name, size):
-    """(test, val) of one held-out set at `size` px."""
+def held_out(name, size, limit=None):
+    """(test, val) of one held-out set at `size` px; with `limit`, the first `limit` photos of each."""
     source, folder, policy = SETS[name]
     splits = datasets.load_splits(source, DATA / folder, policy, seed=SPLIT_SEED)
-    return decode(splits.test, size), decode(splits.val, size)
+    return decode(splits.test, size, limit), decode(splits.val, size, limit)
 
 
 def measure(names, args):
