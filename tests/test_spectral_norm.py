@@ -21,9 +21,12 @@ def _sigma(kernel):
 
 
 def test_power_iteration_finds_the_largest_singular_value():
+    # Seeded: how fast the iteration converges depends on the kernel's two largest singular values, and an
+    # unseeded kernel (its draw depending on the tests run before) once stopped 1.6e-3 short after 30 calls.
+    keras.utils.set_random_seed(0)
     layer = _layer()
     x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
-    for _ in range(30):
+    for _ in range(100):
         layer(x, training=True)
     kernel = keras.ops.convert_to_numpy(layer.kernel)
     normalized = keras.ops.convert_to_numpy(layer.normalized_kernel(training=False))
