@@ -36,6 +36,7 @@ def training_stages(name, run_dir):
     steps = json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps") - sum(s["steps"] for s in same_run)
     stage = {"run_name": config["run_name"], "model": config["model"], "init_from": config.get("init_from", ""),
              "resumed": bool(same_run), "steps": steps, "epochs": metrics["epochs"],
+             "max_train_seconds": config.get("max_train_seconds", 0.0),
              "train_seconds": metrics["train_seconds"] - sum(s["train_seconds"] for s in same_run),
              "backend": metrics["backend"], "best_metric": metrics["best_metric"],
              "test": {key: metrics["test"][key] for key, _, _ in CURVE_METRICS if key in metrics["test"]}}
@@ -65,12 +66,14 @@ def learning_curve(stages):
 
 
 def _session_command(stage, name, params_file):
+    # The session's own time limit, where it had one: the params file holds one value for every session.
+    limit = f" --set max_train_seconds={stage['max_train_seconds']:g}" if stage.get("max_train_seconds") else ""
     if stage.get("resumed"):
-        run = f"`colorkit run {params_file} --resume`"
+        run = f"`colorkit run {params_file} --resume{limit}`"
     elif stage["init_from"] == name:
-        run = f"`colorkit run {params_file} --set init_from={name} --set run_name={stage['run_name']}`"
+        run = f"`colorkit run {params_file} --set init_from={name} --set run_name={stage['run_name']}{limit}`"
     else:
-        run = f"`colorkit run {params_file}`"
+        run = f"`colorkit run {params_file}{limit}`"
     return f"{run} and `python -m colorkit.presets.make outputs/{stage['run_name']} {name} --params-file {params_file}`"
 
 
