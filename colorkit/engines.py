@@ -12,6 +12,7 @@ The sizes a render size is checked against are read from the model's config, so 
 before any framework starts.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import math
@@ -19,6 +20,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+try:
+    import fcntl  # POSIX: a build waits for another process building the same file
+except ImportError:  # Windows: two first uses at once each build it
+    fcntl = None
 
 from colorkit import loading
 from colorkit.params import keras_backend
@@ -73,8 +79,19 @@ def exporter(name=None):
     return None
 
 
+@contextlib.contextmanager
+def _exclusive(path):
+    """Hold a lock beside `path` while building it (where the OS has `fcntl`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_preset_onnx(name, log=_stderr):
-    """Export preset `name` to its cached ONNX file (a child `colorkit export`); returns the path.
+    """Export preset `name` to its cached ONNX file (a child `colorkit export`); returns the path. A process
+    that finds another building the same file waits for it and uses its file.
 
     Raises:
         ValueError: no backend here can export ONNX.
@@ -85,11 +102,14 @@ def build_preset_onnx(name, log=_stderr):
         raise ValueError(f"building the {name!r} preset's ONNX file needs TensorFlow (with tf2onnx) or JAX (with "
                          "jax2onnx; TensorFlow for a preset with the ImageNet prior): pip install "
                          "'colorkit[tensorflow]'; or colorize with --engine keras")
-    log(f"building the {name!r} preset's ONNX file with Keras on {backend}, once (10-30 s): {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "colorkit.cli", "export", name, "--format", "onnx", "--out", str(path), "--force"]
-    done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True, text=True,
-                          check=False)
+    with _exclusive(path):
+        if path.is_file():  # built by another process meanwhile
+            return path
+        log(f"building the {name!r} preset's ONNX file with Keras on {backend}, once (10-30 s): {path}")
+        command = [sys.executable, "-m", "colorkit.cli", "export", name, "--format", "onnx", "--out", str(path),
+                   "--force"]
+        done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": backend}, capture_output=True,
+                              text=True, check=False)
     if done.returncode:
         detail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         raise RuntimeError(f"exporting the {name!r} preset to ONNX failed ({detail}); colorize with --engine keras")

@@ -5,6 +5,7 @@ colorize`, `evaluate` and `export` answered before a framework starts (an existi
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from helpers import TINY_UNET
@@ -46,6 +47,32 @@ def test_the_cache_is_named_by_the_preset_and_its_files(monkeypatch, tmp_path):
     assert path == engines.preset_onnx_path("flowers") != engines.preset_onnx_path("dogs")
     monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path / "onnx"))
     assert engines.preset_onnx_path("flowers").parent == tmp_path / "onnx"
+
+
+def test_two_first_uses_at_once_build_the_onnx_file_once(monkeypatch, tmp_path):
+    """Two colorize processes starting together (two notebooks, the test passes side by side): the second
+    waits for the first's export and uses its file. The child export is replaced by one that takes a while."""
+    import threading
+    import time
+
+    monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path))
+    exports = []
+
+    def slow_export(command, **kwargs):
+        exports.append(command)
+        time.sleep(0.5)
+        Path(command[command.index("--out") + 1]).write_bytes(b"onnx")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(engines.subprocess, "run", slow_export)
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(engines.build_preset_onnx("flowers", log=print)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(exports) == 1 and paths == [engines.preset_onnx_path("flowers")] * 2
 
 
 def test_an_engine_that_cannot_run_the_model_is_refused(tmp_path):
