@@ -160,7 +160,8 @@ def save_hint_generator(outputs):
 
 
 # The app's hints add no backend-dependent step to colorize, which test_hints runs on every backend.
-@pytest.mark.backend_independent
+# Backend-independent tests here run in the JAX pass of `make test` (home="jax"), to balance the passes.
+@pytest.mark.backend_independent(home="jax")
 def test_hints_are_placed_recoloured_removed_and_saved_in_photo_pixels(outputs, tmp_path):
     hinted = save_hint_generator(outputs)
     app = ColorizeApp(outputs, model=hinted, display_size=120, save_dir=tmp_path / "saved")
@@ -198,7 +199,7 @@ def test_hints_are_placed_recoloured_removed_and_saved_in_photo_pixels(outputs, 
     np.testing.assert_array_equal(colorized_pixels(app), plain)
 
 
-@pytest.mark.backend_independent
+@pytest.mark.backend_independent(home="jax")
 def test_a_hint_generator_with_a_prior_runs_the_prior_once_per_photo(outputs):
     import keras  # noqa: F401  (see the outputs fixture)
 
@@ -224,7 +225,7 @@ def test_a_hint_generator_with_a_prior_runs_the_prior_once_per_photo(outputs):
     assert len(runs) == 2
 
 
-@pytest.mark.backend_independent
+@pytest.mark.backend_independent(home="jax")
 def test_the_notebook_ends_with_the_app():
     # Its layout is test_notebooks.test_layout's, with every notebook's.
     code = [cell for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
@@ -252,7 +253,7 @@ HINT_CLICKS = (((60, 40), "#ff0000"), ((180, 110), "#0000ff"))  # px of the show
 
 
 # The browser, the server and the widgets do not depend on the Keras backend: run once.
-@pytest.mark.backend_independent
+@pytest.mark.backend_independent(home="jax")
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab):
