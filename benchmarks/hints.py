@@ -17,7 +17,7 @@ after its own tables. Prints a table per dataset with the goals, writes `<output
 `{dataset: {"automatic": {...}, "hints": [{"hints": n, "psnr", "de2000"}, ...], "goals": {...}}}`.
 
 `--model MODEL` trains nothing: it measures an existing hint model, a preset name (`photos`, the default
-preset), a run folder (the checkpoint its evaluation measured, as off_domain.py opens it) or a `.keras` file,
+preset), a run folder (the checkpoint its evaluation measured) or a `.keras` file,
 at its own image size on benchmarks/preset_quality.py's held-out sets (Flowers-102's official train part, the
 official dog test crops: photos no preset trained on), the first `--max-images` of each, with the same points.
 A shipped preset has no automatic twin of the same budget, so the table compares each count with the model's
@@ -70,45 +70,47 @@ def generator_inputs(generator, lab, indices, points, seed=HINT_SEED):
     return hints.with_hints(l, *hints.simulate(ab, rngs, points=points))
 
 
-def hint_rows(generator, lab_images, counts, batch_size=16):
-    """``[{"hints": n, "psnr": dB, "de2000": Lab units}]`` of a generator on network-scaled Lab test images
-    ``(N, S, S, 3)``, one row per hint count: mean per-image PSNR and mean per-pixel CIEDE2000."""
+def scores(lab_images, colorizations, batch_size=16):
+    """``{key: {"psnr": dB, "de2000": Lab units}}``: mean per-image PSNR and mean per-pixel CIEDE2000 to the
+    photos of the 8-bit RGB images ``colorizations(lab, indices)`` returns, ``{key: (B, S, S, 3)}``, for each
+    batch of network-scaled Lab test images ``(N, S, S, 3)`` (``lab`` the batch, ``indices`` its places)."""
     from skimage.color import deltaE_ciede2000
 
     from colorkit.color import network_to_rgb, rgb_to_lab
     from colorkit.metrics import psnr
 
-    psnrs, de2000_sums = {n: [] for n in counts}, dict.fromkeys(counts, 0.0)
+    psnrs, de2000_sums = {}, {}
     for start in range(0, len(lab_images), batch_size):
         lab = np.asarray(lab_images[start : start + batch_size], np.float32)
-        indices = range(start, start + len(lab))
         rgb_true = network_to_rgb(lab[..., :1], lab[..., 1:])
         lab_true = rgb_to_lab(rgb_true)
-        for n in counts:
-            ab_pred = np.asarray(generator.predict_on_batch(generator_inputs(generator, lab, indices, n)), np.float32)
-            rgb_pred = network_to_rgb(lab[..., :1], ab_pred)
-            psnrs[n] += [psnr(true, pred) for true, pred in zip(rgb_true, rgb_pred)]
-            de2000_sums[n] += float(np.sum(deltaE_ciede2000(lab_true, rgb_to_lab(rgb_pred))))
+        for key, rgb_pred in colorizations(lab, range(start, start + len(lab))).items():
+            psnrs.setdefault(key, []).extend(psnr(true, pred) for true, pred in zip(rgb_true, rgb_pred))
+            de2000 = float(np.sum(deltaE_ciede2000(lab_true, rgb_to_lab(rgb_pred))))
+            de2000_sums[key] = de2000_sums.get(key, 0.0) + de2000
     pixels = len(lab_images) * np.prod(np.shape(lab_images)[1:3])
-    return [{"hints": n, "psnr": float(np.mean(psnrs[n])), "de2000": float(de2000_sums[n] / pixels)} for n in counts]
+    return {key: {"psnr": float(np.mean(psnrs[key])), "de2000": float(de2000_sums[key] / pixels)} for key in psnrs}
+
+
+def hint_rows(generator, lab_images, counts, batch_size=16):
+    """``[{"hints": n, "psnr": dB, "de2000": Lab units}]`` of a generator on network-scaled Lab test images
+    ``(N, S, S, 3)``, one row per hint count (see :func:`scores`)."""
+    from colorkit.color import network_to_rgb
+
+    def colorizations(lab, indices):
+        return {n: network_to_rgb(lab[..., :1], np.asarray(generator.predict_on_batch(
+            generator_inputs(generator, lab, indices, n)), np.float32)) for n in counts}
+
+    by_count = scores(lab_images, colorizations, batch_size)
+    return [{"hints": n, **by_count[n]} for n in counts]
 
 
 def gray_row(lab_images, batch_size=16):
     """``{"psnr", "de2000"}`` of the gray photos (evaluate_generator's grayscale baseline) on network-scaled Lab
     test images, measured as :func:`hint_rows` measures a generator."""
-    from skimage.color import deltaE_ciede2000
+    from colorkit.metrics import gray_image
 
-    from colorkit.color import network_to_rgb, rgb_to_lab
-    from colorkit.metrics import gray_image, psnr
-
-    psnrs, de2000_sum = [], 0.0
-    for start in range(0, len(lab_images), batch_size):
-        lab = np.asarray(lab_images[start : start + batch_size], np.float32)
-        rgb_true, rgb_gray = network_to_rgb(lab[..., :1], lab[..., 1:]), gray_image(lab[..., :1])
-        psnrs += [psnr(true, gray) for true, gray in zip(rgb_true, rgb_gray)]
-        de2000_sum += float(np.sum(deltaE_ciede2000(rgb_to_lab(rgb_true), rgb_to_lab(rgb_gray))))
-    pixels = len(lab_images) * np.prod(np.shape(lab_images)[1:3])
-    return {"psnr": float(np.mean(psnrs)), "de2000": float(de2000_sum / pixels)}
+    return scores(lab_images, lambda lab, indices: {"gray": gray_image(lab[..., :1])}, batch_size)["gray"]
 
 
 def goals(dataset, automatic, rows):
@@ -195,13 +197,12 @@ def measure_model(args):
     """{set: result} of the existing hint model `args.model` on preset_quality.py's held-out sets; writes a grid
     of each set."""
     os.environ["KERAS_BACKEND"] = args.backend  # before Keras is imported
-    import off_domain  # benchmarks/off_domain.py: a preset, a run's evaluated checkpoint or a file
     import preset_quality  # benchmarks/preset_quality.py: the held-out sets
 
-    from colorkit import hints
+    from colorkit import hints, loading
     from colorkit.colorize import input_size
 
-    generator = off_domain.open_model(args.model)
+    generator = loading.load_generator(args.model)  # a run folder: the best checkpoint, which its evaluation measured
     if not hints.takes_hints(generator):
         sys.exit(f"hints: {args.model} takes no colour hints")
     size = input_size(generator)  # a preset's is its config's image_size, which presets.describe reads

@@ -38,16 +38,6 @@ def read_photo(path):
     return cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
 
 
-def open_model(name):
-    from colorkit import loading
-
-    path = Path(name)
-    if path.is_dir() and (path / "metrics.json").exists():  # a run folder: the checkpoint it was evaluated with
-        checkpoint = json.loads((path / "metrics.json").read_text()).get("checkpoint") or {}
-        path = path / checkpoint.get("file", "generator.keras")
-    return loading.load_generator(str(path))
-
-
 def mean_de2000(rgb, original):
     return float(np.mean(deltaE_ciede2000(rgb_to_lab(original), rgb_to_lab(rgb))))
 
@@ -80,7 +70,9 @@ def main(argv=None):
     parser.add_argument("--render-size", type=int, default=0, help="default: each generator's training size")
     args = parser.parse_args(argv)
     names = args.names or [Path(m.rstrip("/")).name for m in args.models]
-    generators = {name: open_model(m) for name, m in zip(names, args.models)}
+    from colorkit import loading  # a run folder opens at its best checkpoint, what its evaluation measured
+
+    generators = {name: loading.load_generator(m) for name, m in zip(names, args.models)}
     missing = [str(p) for p in args.photos if not p.is_file()]
     if missing:
         parser.error(f"--photos: no such file: {', '.join(missing)}")
