@@ -83,6 +83,7 @@ def model_card(name, run_dir, params_file, description, stages=None, notes=""):
     run_dir = Path(run_dir)
     config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
     stages = stages or training_stages(name, run_dir)
+    notes = f"\n{notes.strip()}\n" if notes.strip() else ""
     test, gray = metrics["test"], metrics["baselines"]["grayscale"]
     rows = "\n".join(f"| {label} | {fmt.format(test[key])} | {fmt.format(gray[key])} |" for key, label, fmt in CARD_METRICS)
     rebuild = ", then ".join(_session_command(s, name, params_file) for s in stages)
@@ -114,7 +115,7 @@ def model_card(name, run_dir, params_file, description, stages=None, notes=""):
 ## Learning curve (test metrics after each training session)
 
 {learning_curve(stages)}
-{chr(10) + notes.strip() + chr(10) if notes.strip() else ""}
+{notes}
 A short CPU training: the colours are plausible but muted on unusual subjects; fine-tune with
 `init_from: {name}` on your own photos.
 """
