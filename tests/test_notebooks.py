@@ -7,16 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import tokenize
-from pathlib import Path
 
 import pytest
+from helpers import REPO, SMOKE, subprocess_env
 
 from colorkit import params
 
-REPO = Path(__file__).resolve().parents[1]
-SMOKE = REPO / "params" / "smoke.yaml"
 MAX_CODE_LINES = 150
 
 
@@ -69,13 +66,9 @@ def test_layout(notebook):
 
 
 def papermill(notebook, output, *args):
-    env = dict(os.environ)
-    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "colorkit-test-jax-cache"))
-    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    env.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
     return subprocess.run([sys.executable, "-m", "papermill", f"notebooks/{notebook}.ipynb", str(output),
-                           "-f", str(SMOKE), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
-                          check=False)
+                           "-f", str(SMOKE), *args], cwd=REPO, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=900, check=False)
 
 
 # Once: every backend runs both notebooks through `colorkit run` (tests/test_runner.py); this checks
