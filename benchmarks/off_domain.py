@@ -1,8 +1,8 @@
-"""Does colour do harm off its domain? Everyday colour photos that no training saw (scikit-image's and
-matplotlib's sample photos), colorized by each model, against the grayscale photo.
+"""Does colour do harm off its domain? Everyday colour photos that no training saw (scikit-image's,
+matplotlib's and scikit-learn's sample photos), colorized by each model, against the grayscale photo.
 
     .venv/bin/python benchmarks/off_domain.py MODEL... [--photos PATH...] [--grid grid.png] [--grid-rows N]
-        [--render-size N]
+        [--render-size N] [--no-safe-colour]
 
 MODEL is a preset name, a run folder (its best generator) or a `.keras` file. For each photo (short side
 256 px) prints the mean CIEDE2000 to the original of the gray photo and of each colorization, and whether
@@ -20,15 +20,17 @@ import cv2
 import matplotlib
 import numpy as np
 import skimage
+import sklearn
 from skimage.color import deltaE_ciede2000
 
 from colorkit.color import rgb_to_lab
 
 SKIMAGE = Path(skimage.__file__).parent / "data"
 MATPLOTLIB = Path(matplotlib.get_data_path()) / "sample_data"
+SKLEARN = Path(sklearn.__file__).parent / "datasets" / "images"
 PHOTOS = [SKIMAGE / "rocket.jpg", SKIMAGE / "chelsea.png", SKIMAGE / "astronaut.png", SKIMAGE / "coffee.png",
           MATPLOTLIB / "grace_hopper.jpg", SKIMAGE / "motorcycle_left.png",
-          MATPLOTLIB / "Minduka_Present_Blue_Pack.png"]
+          MATPLOTLIB / "Minduka_Present_Blue_Pack.png", SKLEARN / "china.jpg", SKIMAGE / "motorcycle_right.png"]
 SHORT_SIDE = 256
 
 
@@ -42,8 +44,9 @@ def mean_de2000(rgb, original):
     return float(np.mean(deltaE_ciede2000(rgb_to_lab(original), rgb_to_lab(rgb))))
 
 
-def measure(generators, render_size=None, photos=PHOTOS):
-    """(results, rows) of generators {name: generator} on `photos` (default :data:`PHOTOS`): results is
+def measure(generators, render_size=None, photos=PHOTOS, safe_colour=True):
+    """(results, rows) of generators {name: generator} on `photos` (default :data:`PHOTOS`), coloured as
+    `colorkit.colorize.colorize` colours them (`safe_colour` on by default): results is
     {photo: {"grayscale": dE, name: dE, ...}}, rows [(photo, [gray, *colorizations, original])]."""
     from colorkit.colorize import colorize, lightness
     from colorkit.metrics import gray_image
@@ -54,7 +57,7 @@ def measure(generators, render_size=None, photos=PHOTOS):
         gray = gray_image((lightness(original) / 50.0 - 1.0)[..., None].astype(np.float32))
         images = {"grayscale": gray}
         for name, generator in generators.items():
-            images[name] = colorize(generator, original, render_size=render_size)
+            images[name] = colorize(generator, original, render_size=render_size, safe_colour=safe_colour)
         results[path.stem] = {name: mean_de2000(rgb, original) for name, rgb in images.items()}
         rows.append((path.stem, [*images.values(), original]))
     return results, rows
@@ -68,6 +71,8 @@ def main(argv=None):
     parser.add_argument("--grid", type=Path)
     parser.add_argument("--grid-rows", type=int, default=5, help="photos in the grid, from the first")
     parser.add_argument("--render-size", type=int, default=0, help="default: each generator's training size")
+    parser.add_argument("--no-safe-colour", dest="safe_colour", action="store_false",
+                        help="the models' colour as it comes (colorkit.safe_colour off)")
     args = parser.parse_args(argv)
     names = args.names or [Path(m.rstrip("/")).name for m in args.models]
     from colorkit import loading  # a run folder opens at its best checkpoint, what its evaluation measured
@@ -76,7 +81,7 @@ def main(argv=None):
     missing = [str(p) for p in args.photos if not p.is_file()]
     if missing:
         parser.error(f"--photos: no such file: {', '.join(missing)}")
-    results, rows = measure(generators, args.render_size or None, [*PHOTOS, *args.photos])
+    results, rows = measure(generators, args.render_size or None, [*PHOTOS, *args.photos], args.safe_colour)
     width = max(len(n) for n in names) + 2
     print(f"{'photo':<28}{'grayscale':>11}" + "".join(f"{n:>{width}}" for n in names))
     for photo, scores in results.items():

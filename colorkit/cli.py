@@ -153,7 +153,7 @@ def run_colorize(args):
         summary = {"written": [], "skipped": []}
         if images:
             summary = colorize_files(generator, images, args.out, args.render_size, progress=not args.quiet,
-                                     saturation=args.saturation, hints=hints)
+                                     saturation=args.saturation, hints=hints, safe_colour=args.safe_colour)
         if videos:
             summary["videos"] = [colorize_video(generator, video, target, args.render_size, args.temporal,
                                                 progress=not args.quiet, saturation=args.saturation)
@@ -211,6 +211,9 @@ def add_colorize(subparsers):
                         help="short side the network runs at (default: its training size)")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="multiply the predicted colour (chroma): 1.25 is more vivid, at some fidelity (default 1)")
+    parser.add_argument("--no-safe-colour", dest="safe_colour", action="store_false",
+                        help="photos: the model's colour as it comes (default: coloured a second time at 1.25 times "
+                             "the render size, and what the two disagree on muted)")
     parser.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB",
                         help="a colour hint: this colour at pixel (X, Y) of the photo, from its top-left corner "
                              "(repeatable; one photo; a preset or model trained with hints)")

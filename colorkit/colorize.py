@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from colorkit import hints as colour_hints
+from colorkit import safe_colour as safe_colour_views
 from colorkit.color import L_MAX, denormalize_ab, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.datasets.folder import list_images
 from colorkit.decode import SkipImage, read_rgb
@@ -130,17 +131,30 @@ def check_hints_accepted(generator, hints):
                          "or leave the hints out)")
 
 
-def predict_ab(generator, lightnesses, size, multiple, saturation=1.0, hints=None):
+def predict_ab(generator, lightnesses, size, multiple, saturation=1.0, hints=None, safe_colour=False):
     """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
     (0..100), as :func:`colorize` computes it, times `saturation` (within the ab range); those that
-    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None.
+    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None;
+    ``safe_colour``: a second view at a larger size mutes the colour the two views disagree on
+    (:mod:`colorkit.safe_colour`).
 
     It runs once per batch, so it takes its options checked: `size` and `multiple` as
     :func:`resolve_render_size` gives them, `saturation` and `hints` passed by :func:`check_saturation` and
     :func:`check_hints_accepted`."""
+    hints = hints or [()] * len(lightnesses)
+    results = _predict_views(generator, lightnesses, size, multiple, hints)
+    if safe_colour:
+        second = _predict_views(generator, lightnesses, safe_colour_views.second_view_size(size, multiple),
+                                multiple, hints)
+        results = [safe_colour_views.agree(first, other) for first, other in zip(results, second)]
+    return [cv2.resize(denormalize_ab(saturate(ab, saturation)), (l.shape[1], l.shape[0]),
+                       interpolation=cv2.INTER_CUBIC) for ab, l in zip(results, lightnesses)]
+
+
+def _predict_views(generator, lightnesses, size, multiple, hints):
+    """Network-scaled ab at the render shape of each L, for short side `size`."""
     inputs = [_network_input(l, size, multiple) for l in lightnesses]
     if colour_hints.takes_hints(generator):
-        hints = hints or [()] * len(inputs)
         inputs = [colour_hints.with_hints(x, *colour_hints.hint_maps(points, l.shape, x.shape[:2]))
                   for x, l, points in zip(inputs, lightnesses, hints)]
     by_shape = {}
@@ -148,30 +162,29 @@ def predict_ab(generator, lightnesses, size, multiple, saturation=1.0, hints=Non
         by_shape.setdefault(x.shape, []).append(i)
     results = [None] * len(inputs)
     for rows in by_shape.values():
-        ab_batch = saturate(_predict(generator, np.stack([inputs[i] for i in rows])), saturation)
-        for i, ab in zip(rows, ab_batch):
-            height, width = lightnesses[i].shape
-            results[i] = cv2.resize(denormalize_ab(ab), (width, height), interpolation=cv2.INTER_CUBIC)
+        for i, ab in zip(rows, _predict(generator, np.stack([inputs[i] for i in rows]))):
+            results[i] = ab
     return results
 
 
-def _colorize_photos(generator, photos, size, multiple, saturation, hints):
+def _colorize_photos(generator, photos, size, multiple, saturation, hints, safe_colour):
     lightnesses = [lightness(photo) for photo in photos]
     return [lab_to_rgb(np.concatenate([l[..., None], ab], axis=-1))
-            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, size, multiple, saturation, hints))]
+            for l, ab in zip(lightnesses, predict_ab(generator, lightnesses, size, multiple, saturation, hints,
+                                                     safe_colour))]
 
 
-def colorize_batch(generator, photos, render_size=None, saturation=1.0, hints=None):
+def colorize_batch(generator, photos, render_size=None, saturation=1.0, hints=None, safe_colour=True):
     """Colorize several photos; those that render at the same shape go through the network in one
     batch. See :func:`colorize` for one photo (``hints``: a list of its hints per photo, or None);
     returns uint8 RGB arrays in the photos' order."""
     check_saturation(saturation)
     check_hints_accepted(generator, hints)
     size, multiple = resolve_render_size(generator, render_size)  # a bad size fails before any photo is converted
-    return _colorize_photos(generator, photos, size, multiple, saturation, hints)
+    return _colorize_photos(generator, photos, size, multiple, saturation, hints, safe_colour)
 
 
-def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=None):
+def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=None, safe_colour=True):
     """Colorize one photo at its full resolution and aspect ratio.
 
     A colour photo is reduced to its lightness first. The whole photo (not a crop) is resized,
@@ -191,6 +204,9 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=Non
             (:mod:`colorkit.hints`): pixel coordinates of this photo (x to the right, y down, from its
             top-left corner) and a colour, ``"#RRGGBB"`` or RGB uint8; the generator's output keeps close to
             each colour around its point. Defaults to None.
+        safe_colour: bool. Colour the photo a second time at 1.25 times the render size and mute the colour
+            the two views disagree on (:mod:`colorkit.safe_colour`; twice and a half the network time).
+            False: the model's colour as it comes. Defaults to True.
 
     Returns:
         uint8 RGB ``(H, W, 3)``.
@@ -199,7 +215,8 @@ def colorize(generator, rgb_or_gray, render_size=None, saturation=1.0, hints=Non
     >>> colorize(UNetGenerator(32, base_filters=8), np.zeros((40, 60), np.uint8)).shape
     (40, 60, 3)
     """
-    return colorize_batch(generator, [rgb_or_gray], render_size, saturation, [hints] if hints else None)[0]
+    return colorize_batch(generator, [rgb_or_gray], render_size, saturation, [hints] if hints else None,
+                          safe_colour)[0]
 
 
 def collect(inputs):
@@ -246,7 +263,7 @@ def refuse_existing(targets):
 
 
 def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batch_size=16, saturation=1.0,
-                   overwrite=True, hints=None):
+                   overwrite=True, hints=None, safe_colour=True):
     """Colorize image files and folders (searched recursively) into ``<out_dir>/<name>.png``.
 
     Files from a folder keep their sub-folder path under ``out_dir``; a name already used
@@ -267,6 +284,7 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
             without --force). Defaults to True, so that a notebook run again writes its outputs again.
         hints: list of ``(x, y, rgb)`` or None. Colour hints (see :func:`colorize`) for the one input photo.
             Defaults to None.
+        safe_colour: bool. See :func:`colorize`. Defaults to True.
 
     Returns:
         dict: ``written`` (input, output pairs as strings), ``skipped`` (file + reason).
@@ -297,7 +315,8 @@ def colorize_files(model, inputs, out_dir, render_size=None, progress=True, batc
                 continue
             read.append((source, target))
         for (source, target), rgb in zip(read, _colorize_photos(generator, photos, size, multiple, saturation,
-                                                                [hints] * len(photos) if hints else None)):
+                                                                [hints] * len(photos) if hints else None,
+                                                                safe_colour)):
             target.parent.mkdir(parents=True, exist_ok=True)
             if not cv2.imwrite(str(target), rgb[..., ::-1]):
                 raise OSError(f"cannot write {target}")

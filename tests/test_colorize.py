@@ -199,11 +199,14 @@ def test_photos_of_one_render_shape_share_a_batch_and_match_one_by_one(generator
     photos = [photo, photo[::-1].copy(), photo[:, :40].copy(), photo[..., 0].copy()]
     try:
         generator.predict_on_batch = lambda x: calls.append(x.shape) or predict(x)
-        batch = colorize_batch(generator, photos)
+        batch = colorize_batch(generator, photos, safe_colour=False)
+        assert len(calls) == 2 and sorted(shape[0] for shape in calls) == [1, 3]  # the cropped photo alone
+        calls.clear()
+        safe = colorize_batch(generator, photos)
+        assert sorted(shape[0] for shape in calls) == [1, 1, 3, 3]  # safe colour: two views, each batched
     finally:
         del generator.predict_on_batch
-    shapes = sorted(calls)
-    assert len(calls) == 2 and sorted(shape[0] for shape in shapes) == [1, 3]  # the cropped photo alone
-    for one, rgb in zip(photos, batch):
+    for one, rgb, rgb_safe in zip(photos, batch, safe):
         assert rgb.shape == (*one.shape[:2], 3)
-        assert np.abs(colorize(generator, one).astype(int) - rgb).max() <= 1
+        assert np.abs(colorize(generator, one, safe_colour=False).astype(int) - rgb).max() <= 1
+        assert np.abs(colorize(generator, one).astype(int) - rgb_safe).max() <= 1
