@@ -132,13 +132,16 @@ class PriorOnce:
             model.input_spec = None  # fully convolutional: any multiple of the stride, as colorize allows
         self.input_shape = generator.input_shape
         self.size_multiple = size_multiple(generator)
-        self.seen = None  # (the L it saw, its features)
+        self.seen = {}  # input shape -> (the L it saw, its features): safe colour's two views of one photo
 
     def predict_on_batch(self, x):
         l = x[..., :1]
-        if self.seen is None or not np.array_equal(self.seen[0], l):
-            self.seen = (l.copy(), self.prior.predict_on_batch(x))
-        return self.rest.predict_on_batch([x, *self.seen[1]])
+        seen = self.seen.get(x.shape)
+        if seen is None or not np.array_equal(seen[0], l):
+            seen = self.seen[x.shape] = (l.copy(), self.prior.predict_on_batch(x))
+            if len(self.seen) > 2:  # another photo: forget the oldest shape
+                del self.seen[next(iter(self.seen))]
+        return self.rest.predict_on_batch([x, *seen[1]])
 
 
 class ColorizeApp(HintPanel):
@@ -162,15 +165,18 @@ class ColorizeApp(HintPanel):
         save_dir: str or Path. Where Save writes ``<photo>.png`` and ``<photo>.hints.json``; empty is
             ``<outputs_dir>/colorized/app``. Defaults to "".
         loader: callable. Model choice -> generator. Defaults to ``colorkit.presets.load_generator``.
+        safe_colour: bool. Mute the colour two views of the photo disagree on, as ``colorkit colorize`` does
+            (:mod:`colorkit.safe_colour`); False renders one view, faster. Defaults to True.
     """
 
     def __init__(self, outputs_dir="outputs", images_dir="", model="", render_size=None, display_size=320,
-                 save_dir="", loader=presets.load_generator):
+                 save_dir="", loader=presets.load_generator, safe_colour=True):
         import ipywidgets as widgets
 
         self.display_size = int(display_size)
         self.save_dir = Path(save_dir or Path(outputs_dir) / "colorized" / "app")
         self.loader = loader
+        self.safe_colour = bool(safe_colour)
         self.generators, self.renderers = {}, {}
         self.uploads = {}
         self.result = None  # (gray, colorized, original or None) at display size
@@ -302,7 +308,8 @@ class ColorizeApp(HintPanel):
         _, original, shown = self.source
         hints = to_shown(self.hints, original.shape, shown.shape)
         gray, _, shown_original = self.result
-        self.result = (gray, colorize(self.renderer(model), shown, size, hints=hints), shown_original)
+        colorized = colorize(self.renderer(model), shown, size, hints=hints, safe_colour=self.safe_colour)
+        self.result = (gray, colorized, shown_original)
         self.panels["colorized"].value = clickable(self.result[1], self.channel, hints)
 
     def _show_result(self):

@@ -150,7 +150,8 @@ class HintPanel:
             stem = Path(choice.removeprefix("upload: ")).stem
             self.save_dir.mkdir(parents=True, exist_ok=True)
             written = [self.save_dir / f"{stem}.png"]
-            colorized = colorize(self.generator(model), original, size, hints=self.hints)
+            colorized = colorize(self.generator(model), original, size, hints=self.hints,
+                                 safe_colour=self.safe_colour)
             if not cv2.imwrite(str(written[0]), colorized[..., ::-1]):
                 raise OSError(f"cannot write {written[0]}")
             if self._takes_hints():

@@ -223,6 +223,11 @@ def test_a_hint_generator_with_a_prior_runs_the_prior_once_per_photo(outputs):
     assert runs == [(1, 32, 32, 4)]
     once.predict_on_batch(with_hints(l + 0.5))  # another photo
     assert len(runs) == 2
+    second_view = rng.uniform(-1, 1, (1, 64, 64, 1)).astype("float32")  # safe colour's larger view of it
+    for _ in range(2):
+        once.predict_on_batch(with_hints(l + 0.5))
+        once.predict_on_batch(with_hints(second_view))
+    assert len(runs) == 3  # the prior once per view
 
 
 @pytest.mark.backend_independent(home="jax")
