@@ -9,8 +9,9 @@ train through quality.py for the same steps; finished runs are reused once their
 checked to be the recipe's. Both are measured on their dataset's test part, the photos quality.py tests on:
 PSNR and CIEDE2000 of the 8-bit RGB image a user sees (as colorkit.metrics measures them), the hint model
 with 0 to 50 points revealed from the ground truth (`colorkit.hints.simulate`, as training reveals them,
-Zhang et al. 2017), the automatic model with none. Each photo's points come from a generator seeded by its
-index alone, so every model sees the same points and a photo's 5 points are the first 5 of its 20. The
+Zhang et al. 2017) and followed as colorize follows them (the network, then `colorkit.hints.propagate`; the
+network alone is the last column), the automatic model with none. Each photo's points come from a generator
+seeded by its index alone, so every model sees the same points and a photo's 5 points are the first 5 of its 20. The
 metrics cover every pixel, the revealed ones included, as in the paper. `quality.py --steps N` runs this
 after its own tables. Prints a table per dataset with the goals, writes `<outputs>/hints_<dataset>_<N>steps.png`
 (photo, automatic, 0, 5 and 20 hints, the 20 on the gray photo), and as its last line a JSON object
@@ -92,17 +93,31 @@ def scores(lab_images, colorizations, batch_size=16):
     return {key: {"psnr": float(np.mean(psnrs[key])), "de2000": float(de2000_sums[key] / pixels)} for key in psnrs}
 
 
+def hinted_ab(generator, lab, indices, points):
+    """(the network's ab, the ab colorize gives: the network's moved to follow the hints by
+    colorkit.hints.propagate) for network-scaled Lab images with `points` hints revealed."""
+    from colorkit import hints
+
+    x = generator_inputs(generator, lab, indices, points)
+    ab = np.asarray(generator.predict_on_batch(x), np.float32)
+    return ab, (np.stack([hints.propagate(one, a) for one, a in zip(x, ab)]) if points else ab)
+
+
 def hint_rows(generator, lab_images, counts, batch_size=16):
-    """``[{"hints": n, "psnr": dB, "de2000": Lab units}]`` of a generator on network-scaled Lab test images
-    ``(N, S, S, 3)``, one row per hint count (see :func:`scores`)."""
+    """``[{"hints": n, "psnr": dB, "de2000": Lab units, "network": {"psnr", "de2000"}}]`` of a generator on
+    network-scaled Lab test images ``(N, S, S, 3)``, one row per hint count (see :func:`scores`): the colour
+    colorize gives, and under "network" the network's alone, before the hints are propagated."""
     from colorkit.color import network_to_rgb
 
     def colorizations(lab, indices):
-        return {n: network_to_rgb(lab[..., :1], np.asarray(generator.predict_on_batch(
-            generator_inputs(generator, lab, indices, n)), np.float32)) for n in counts}
+        out = {}
+        for n in counts:
+            network, coloured = hinted_ab(generator, lab, indices, n)
+            out[n], out[(n, "network")] = network_to_rgb(lab[..., :1], coloured), network_to_rgb(lab[..., :1], network)
+        return out
 
     by_count = scores(lab_images, colorizations, batch_size)
-    return [{"hints": n, **by_count[n]} for n in counts]
+    return [{"hints": n, **by_count[n], "network": by_count[(n, "network")]} for n in counts]
 
 
 def gray_row(lab_images, batch_size=16):
@@ -137,7 +152,7 @@ def write_grid(path, automatic, hinted, lab_images, title):
     if automatic is not None:
         columns["automatic"] = automatic.predict_on_batch(l)
     for n in GRID_HINTS:
-        columns[f"{n} hints"] = hinted.predict_on_batch(generator_inputs(hinted, lab, indices, n))
+        columns[f"{n} hints"] = hinted_ab(hinted, lab, indices, n)[1]
     columns[f"the {GRID_HINTS[-1]} hints"] = generator_inputs(hinted, lab, indices, GRID_HINTS[-1])[..., 1:3]
     fig = Figure(figsize=(1.3 * len(columns), 1.3 * count + 0.4), layout="constrained")
     axes = fig.subplots(count, len(columns), squeeze=False)
@@ -184,9 +199,10 @@ def report(results, args):
 def table(dataset, result, steps):
     automatic, g = result["automatic"], result["goals"]
     lines = [f"## {dataset}: colour hints ({result['n_images']} test photos, {steps} steps)",
-             f"{'model':<22}{'hints':>6}{'PSNR':>8}{'CIEDE2000':>11}",
+             f"{'model':<22}{'hints':>6}{'PSNR':>8}{'CIEDE2000':>11}{'network PSNR':>14}",
              f"{AUTOMATIC + ' (automatic)':<22}{0:>6}{automatic['psnr']:>8.2f}{automatic['de2000']:>11.2f}"]
-    lines += [f"{HINTED:<22}{row['hints']:>6}{row['psnr']:>8.2f}{row['de2000']:>11.2f}" for row in result["hints"]]
+    lines += [f"{HINTED:<22}{row['hints']:>6}{row['psnr']:>8.2f}{row['de2000']:>11.2f}{row['network']['psnr']:>14.2f}"
+              for row in result["hints"]]
     lines.append(f"10 hints: PSNR {g['gain_at_10']:+.2f} dB over automatic (goal +{g['gain_at_10_goal']:g}): "
                  f"{'met' if g['gain_at_10_met'] else 'not met'}; 0 hints: {g['zero_hints_diff']:+.2f} dB "
                  f"(goal within {ZERO_HINT_TOLERANCE:g}): {'met' if g['zero_hints_met'] else 'not met'}")
@@ -224,10 +240,10 @@ def measure_model(args):
 def model_table(name, result, model):
     gray, zero = result["grayscale"], result["hints"][0]["psnr"]
     lines = [f"## {name}: colour hints of {model} ({result['n_images']} held-out photos at {result['image_size']} px)",
-             f"{'':<12}{'hints':>6}{'PSNR':>8}{'+dB over 0':>12}{'CIEDE2000':>11}",
+             f"{'':<12}{'hints':>6}{'PSNR':>8}{'+dB over 0':>12}{'CIEDE2000':>11}{'network PSNR':>14}",
              f"{'grayscale':<12}{'':>6}{gray['psnr']:>8.2f}{gray['psnr'] - zero:>+12.2f}{gray['de2000']:>11.2f}"]
     lines += [f"{model:<12}{row['hints']:>6}{row['psnr']:>8.2f}{row['psnr'] - zero:>+12.2f}{row['de2000']:>11.2f}"
-              for row in result["hints"]]
+              f"{row['network']['psnr']:>14.2f}" for row in result["hints"]]
     lines.append(f"10 hints: PSNR {result['gain_at_10']:+.2f} dB over 0 hints (goal +{result['gain_at_10_goal']:g}): "
                  f"{'met' if result['gain_at_10_met'] else 'not met'}")
     return lines

@@ -2,8 +2,8 @@
 
 The generator (fully convolutional) sees the whole photo's L at an aspect-preserving size whose
 short side is its training size; only its ab prediction, which varies slowly, is upsampled, and
-the photo keeps its own full-resolution L. So a 4000x3000 photo comes
-out 4000x3000 with all its detail, as in Zhang et al. (2016) and Iizuka et al. (2016).
+the photo keeps its own full-resolution L. So a 4000x3000 photo comes out 4000x3000 with all its
+detail, as in Zhang et al. (2016) and Iizuka et al. (2016).
 
 The options (render size, saturation, hints) are checked once, where a call comes in (:func:`colorize`,
 :func:`colorize_batch`, :func:`colorize_files`, `colorkit.video.colorize_video`); what runs per batch
@@ -134,25 +134,25 @@ def check_hints_accepted(generator, hints):
 def predict_ab(generator, lightnesses, size, multiple, saturation=1.0, hints=None, safe_colour=False):
     """The predicted full-resolution Lab ab ``(H, W, 2)`` (float32, Lab units) of each L ``(H, W)``
     (0..100), as :func:`colorize` computes it, times `saturation` (within the ab range); those that
-    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None;
-    ``safe_colour``: a second view at a larger size mutes the colour the two views disagree on
-    (:mod:`colorkit.safe_colour`).
+    render at the same shape share a batch. ``hints``: one list of ``(x, y, rgb)`` per photo, or None (then
+    followed by :func:`colorkit.hints.propagate`); ``safe_colour``: see :mod:`colorkit.safe_colour`.
 
     It runs once per batch, so it takes its options checked: `size` and `multiple` as
     :func:`resolve_render_size` gives them, `saturation` and `hints` passed by :func:`check_saturation` and
     :func:`check_hints_accepted`."""
     hints = hints or [()] * len(lightnesses)
-    results = _predict_views(generator, lightnesses, size, multiple, hints)
+    inputs, results = _predict_views(generator, lightnesses, size, multiple, hints)
     if safe_colour:
-        second = _predict_views(generator, lightnesses, safe_colour_views.second_view_size(size, multiple),
-                                multiple, hints)
+        _, second = _predict_views(generator, lightnesses, safe_colour_views.second_view_size(size, multiple),
+                                   multiple, hints)
         results = [safe_colour_views.agree(first, other) for first, other in zip(results, second)]
+    results = [colour_hints.propagate(x, ab) if points else ab for x, ab, points in zip(inputs, results, hints)]
     return [cv2.resize(denormalize_ab(saturate(ab, saturation)), (l.shape[1], l.shape[0]),
                        interpolation=cv2.INTER_CUBIC) for ab, l in zip(results, lightnesses)]
 
 
 def _predict_views(generator, lightnesses, size, multiple, hints):
-    """Network-scaled ab at the render shape of each L, for short side `size`."""
+    """(network inputs, network-scaled ab) at the render shape of each L, for short side `size`."""
     inputs = [_network_input(l, size, multiple) for l in lightnesses]
     if colour_hints.takes_hints(generator):
         inputs = [colour_hints.with_hints(x, *colour_hints.hint_maps(points, l.shape, x.shape[:2]))
@@ -164,7 +164,7 @@ def _predict_views(generator, lightnesses, size, multiple, hints):
     for rows in by_shape.values():
         for i, ab in zip(rows, _predict(generator, np.stack([inputs[i] for i in rows]))):
             results[i] = ab
-    return results
+    return inputs, results
 
 
 def _colorize_photos(generator, photos, size, multiple, saturation, hints, safe_colour):
@@ -349,9 +349,9 @@ def sample_photos():
     return [folder / name for folder, name, split in PHOTOS if split != "train" and (folder / name).is_file()]
 
 
-def hints_figure(model, photo_path, hints, width=4.0):
+def hints_figure(model, photo_path, hints, width=4.0, safe_colour=True):
     """A matplotlib figure: the photo coloured automatically and with `hints` (``(x, y, colour)``, each marked
-    in its colour), and the original; None, with the reason printed, for a generator trained without hints."""
+    in its colour; :func:`colorize`'s `safe_colour`), and the original; None for a model without hints."""
     import matplotlib.pyplot as plt
 
     generator = model if hasattr(model, "predict_on_batch") else load_generator(model)
@@ -359,8 +359,9 @@ def hints_figure(model, photo_path, hints, width=4.0):
         print(f"{model} was trained without colour hints: choose one trained with `hints: true` (the photos preset)")
         return None
     photo = read_rgb(photo_path)
-    panels = [("automatic", colorize(generator, photo)),
-              (f"{len(hints)} hints", colorize(generator, photo, hints=hints)), ("original", photo)]
+    panels = [("automatic", colorize(generator, photo, safe_colour=safe_colour)),
+              (f"{len(hints)} hints", colorize(generator, photo, hints=hints, safe_colour=safe_colour)),
+              ("original", photo)]
     fig, axes = plt.subplots(1, 3, figsize=(3 * width, width * photo.shape[0] / photo.shape[1]))
     for ax, (title, image) in zip(axes, panels):
         ax.imshow(image)

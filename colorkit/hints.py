@@ -21,6 +21,11 @@ CHANNELS = 4  # L, hint a, hint b, mask
 STOP_PROBABILITY = 1 / 8  # geometric number of points: mean 7, none for 1 image in 8
 MAX_PATCH = 9  # revealed patches are 1x1 ... 9x9 px, each the mean ab of its square
 USER_PATCH = 5  # a user's point covers 5x5 px at the size the network runs at
+# propagate: each hint's residual spreads with a Gaussian in distance (sd a fraction of the short side) and
+# in lightness (sd in Lab L units), in full where the hints' weights sum to the floor, fading below it: about
+# a third of the short side around a hint. Chosen on the validation photos of benchmarks/hints.py --model's sets
+# (the test photos stayed unseen); twice the reach measured at most 0.06 dB more at 10 hints.
+SPREAD, SPREAD_L, SPREAD_FLOOR = 0.2, 10.0, 0.3
 _COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
@@ -37,6 +42,29 @@ def with_hints(l, hint_ab=None, mask=None):
     if hint_ab is None:
         return np.concatenate([l, np.zeros((*l.shape[:-1], 3), np.float32)], axis=-1)
     return np.concatenate([l, np.asarray(hint_ab, np.float32), np.asarray(mask, np.float32)], axis=-1)
+
+
+def propagate(x, ab):
+    """Network ab ``(h, w, 2)`` that a generator gave for its input ``x`` ``(h, w, 4)``, moved to follow the
+    hints in ``x``: each hint patch's residual (its colour less the network's there) spreads to the pixels near
+    it and of similar lightness, as in Levin et al. 2004 ("Colorization using Optimization": neighbours of
+    similar lightness share a colour). The generator follows a hint only part of the way; this honours it
+    at the hint and around it. No hint: ``ab`` unchanged."""
+    count, patches = cv2.connectedComponents((x[..., 3] > 0).astype(np.uint8))
+    if count < 2:
+        return ab
+    rows, cols = np.mgrid[0 : ab.shape[0], 0 : ab.shape[1]].astype(np.float32)
+    l = x[..., 0] * 50.0  # network L to Lab units (up to an offset)
+    spread = SPREAD * min(ab.shape[:2])
+    moved, weights = np.zeros(ab.shape, np.float32), np.zeros(ab.shape[:2], np.float32)
+    for patch in range(1, count):
+        inside = patches == patch
+        residual = (x[..., 1:3][inside] - ab[inside]).mean(axis=0)
+        distance = (rows - rows[inside].mean()) ** 2 + (cols - cols[inside].mean()) ** 2
+        weight = np.exp(-distance / (2 * spread**2) - (l - l[inside].mean()) ** 2 / (2 * SPREAD_L**2))
+        moved += weight[..., None] * residual
+        weights += weight
+    return np.clip(ab + moved / np.maximum(weights, SPREAD_FLOOR)[..., None], -1.0, 1.0).astype(np.float32)
 
 
 def generator_input(generator, l):

@@ -12,6 +12,7 @@ from helpers import TINY_GAN, colorkit_cli, fit_then_resume, max_abs_diff, numpy
 
 from colorkit import checkpoints, hints, presets
 from colorkit.batches import ColorBatches
+from colorkit.color import rgb_to_lab
 from colorkit.colorize import colorize
 from colorkit.gan import build_gan
 from colorkit.models import UNetGenerator
@@ -132,6 +133,9 @@ def test_colorize_follows_hints_in_photo_pixels_and_refuses_them_for_an_automati
     hinted = colorize(generator, gray, hints=[(70, 40, "#d02020"), (5, 5, (20, 40, 200))])
     assert plain.shape == hinted.shape == (48, 80, 3)
     assert np.abs(hinted.astype(int) - plain).max() > 0  # the hint channels reach the output
+    # The hint's colour where it was placed, though the untrained network barely follows it (propagate).
+    red = rgb_to_lab(np.array([[[0xD0, 0x20, 0x20]]], np.uint8))[0, 0, 1:]
+    assert np.abs(rgb_to_lab(hinted)[40, 70, 1:] - red).max() < 8
     np.testing.assert_array_equal(colorize(generator, gray, hints=[]), plain)
     with pytest.raises(ValueError, match="trained without colour hints"):
         colorize(UNetGenerator(SIZE, **TINY_UNET), gray, hints=[(1, 1, "#ffffff")])
@@ -198,3 +202,20 @@ def test_hints_from_a_colour_photo_give_its_own_colours_in_its_pixels():
     rgb[12, 8] = (200, 30, 90)
     [(x, y, colour), corner] = hints.from_photo(rgb, [(0.2, 0.4), (1.0, 1.0)])
     assert (x, y, colour.tolist()) == (8, 12, [200, 30, 90]) and corner[:2] == (39, 29)
+
+
+@pytest.mark.backend_independent
+def test_propagate_honours_each_hint_and_spreads_it_along_similar_lightness():
+    l = np.full((40, 60, 1), -0.2, np.float32)
+    l[:, 32:] = 0.6  # a lighter region right of column 32 (40 Lab units lighter)
+    hint_ab, mask = np.zeros((40, 60, 2), np.float32), np.zeros((40, 60, 1), np.float32)
+    hint_ab[18:21, 27:30], mask[18:21, 27:30] = (0.4, -0.3), 1.0
+    network = np.full((40, 60, 2), 0.1, np.float32)
+    out = hints.propagate(np.concatenate([l, hint_ab, mask], axis=-1), network)
+    residual = np.array([0.3, -0.4])
+    np.testing.assert_allclose(out[19, 28], network[19, 28] + residual, atol=0.03)  # honoured at the hint
+    same, other = out[19, 22] - network[19, 22], out[19, 34] - network[19, 34]  # 6 px left, 6 px right
+    assert np.linalg.norm(same) > 0.9 * np.linalg.norm(residual)  # similar lightness: follows the hint
+    assert np.linalg.norm(other) < 0.05 * np.linalg.norm(residual)  # across the edge: keeps its colour
+    no_hint = np.concatenate([l, np.zeros((40, 60, 3), np.float32)], axis=-1)
+    np.testing.assert_array_equal(hints.propagate(no_hint, network), network)
