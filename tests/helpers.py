@@ -15,6 +15,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("COLORKIT_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 SMOKE = REPO / "params" / "smoke.yaml"
+# The pass (tests/conftest.py) whose session runs broken and smoke_wgangp beside the smoke run, and the tests
+# that read them: the PyTorch pass, the shortest without them.
+SMOKE_RUNS_HOME = "torch"
 
 # Few weight shapes: JAX compiles one initializer per shape, seconds each on a busy CPU.
 TINY_UNET = {"base_filters": 8, "depth": 2}

@@ -7,13 +7,14 @@ from pathlib import Path
 import matplotlib
 import nbformat
 import pytest
+from helpers import SMOKE_RUNS_HOME
 
 from colorkit import compare
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "compare.ipynb"
-pytestmark = [pytest.mark.backend_independent, pytest.mark.slow]
+pytestmark = [pytest.mark.backend_independent(home=SMOKE_RUNS_HOME), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from helpers import REPO, SMOKE, colorkit_run, subprocess_env, write_smoke_params
+from helpers import REPO, SMOKE, SMOKE_RUNS_HOME, colorkit_run, subprocess_env, write_smoke_params
 
 import colorkit.gan  # noqa: F401  (registers the saved classes with Keras)
 from colorkit import cli, metrics, params, runner, runs
@@ -104,7 +104,7 @@ def test_index_lists_every_run_with_its_status(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.backend_independent  # the runner's own logic; every backend runs the smoke run below
+@pytest.mark.backend_independent(home=SMOKE_RUNS_HOME)  # the runner's logic; every backend runs the smoke run
 def test_a_failed_run_does_not_stop_the_next(smoke_outputs):
     outputs, result = smoke_outputs
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
@@ -161,7 +161,7 @@ def test_run_folder_contract(smoke_outputs):
 
 
 @pytest.mark.slow
-@pytest.mark.backend_independent  # the stream is NumPy (colorkit.cache); test_gan steps wgangp on every backend
+@pytest.mark.backend_independent(home=SMOKE_RUNS_HOME)  # the stream is NumPy; test_gan steps wgangp everywhere
 def test_wgangp_run_through_the_notebooks_streaming_its_images(smoke_outputs):
     outputs, _ = smoke_outputs
     run = outputs / "smoke_wgangp"
