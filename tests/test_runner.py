@@ -308,3 +308,6 @@ def test_a_resumed_run_adds_a_session_with_its_own_steps_and_test_metrics(smoke_
     card = make.model_card("general", run, "params/smoke.yaml", "A test.", stages)
     assert "`colorkit run params/smoke.yaml --resume`" in card and "(cgan, resumed)" in card
     assert f"| 2 `smoke` | cgan | {total} |" in card and "| 1 `smoke` | cgan | 2 | 0.00 | 1.00 |" in card
+    # The card made again from the same run (new notes, say): the same two sessions, not a third of 0 steps.
+    (tmp_path / "general" / presets.METRICS).write_text(json.dumps({"training": stages}))
+    assert make.training_stages("general", run) == stages

@@ -32,8 +32,11 @@ def training_stages(name, run_dir):
     same_run = [s for s in earlier if s["run_name"] == config["run_name"]]
     if config.get("init_from") != name and not same_run:
         earlier, same_run = [], []
+    total = json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps")
+    if same_run and total == sum(s["steps"] for s in same_run):  # the card made again: its last session anew
+        earlier, same_run = earlier[:-1], same_run[:-1]
     # A resumed run's totals include its earlier sessions: this session is what it added since.
-    steps = json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps") - sum(s["steps"] for s in same_run)
+    steps = total - sum(s["steps"] for s in same_run)
     stage = {"run_name": config["run_name"], "model": config["model"], "init_from": config.get("init_from", ""),
              "resumed": bool(same_run), "steps": steps, "epochs": metrics["epochs"],
              "max_train_seconds": config.get("max_train_seconds", 0.0),
