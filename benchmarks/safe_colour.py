@@ -19,7 +19,7 @@ import numpy as np
 import off_domain
 import preset_quality
 
-from colorkit.color import denormalize_ab, denormalize_l, lab_to_rgb
+from colorkit.color import network_to_rgb
 from colorkit.colorize import colorize_batch, input_size
 from colorkit.metrics import image_metrics
 
@@ -28,10 +28,8 @@ KEYS = ("psnr", "dcf", "de2000")
 
 
 def held_out_rgb(name, size, images):
-    test, _ = preset_quality.held_out(name, size, limit=images)
-    test = test.astype(np.float32)
-    return np.stack([lab_to_rgb(np.concatenate([denormalize_l(x[..., :1]), denormalize_ab(x[..., 1:])], -1))
-                     for x in test])
+    test = preset_quality.held_out(name, size, limit=images)[0].astype(np.float32)
+    return network_to_rgb(test[..., :1], test[..., 1:])
 
 
 def held_out_scores(generator, images):
