@@ -18,6 +18,7 @@ from helpers import (  # noqa: F401
     SMOKE,
     SMOKE_RUNS_HOME,
     colorkit_run,
+    papermill,
     shared_dataset,
     write_smoke_params,
 )
@@ -42,17 +43,24 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def smoke_outputs(tmp_path_factory):
-    """`colorkit run broken.yaml smoke.yaml smoke_wgangp.yaml`, once per session (test_runner and
-    test_compare read it): the first run fails in its data cell, the others run (the cgan smoke run, and
-    the wgangp one reading its images from the files). Only the smoke run but in the pass whose
-    backend-independent tests read the other two (SMOKE_RUNS_HOME). Returns (outputs folder, completed process)."""
+    """`colorkit run broken.yaml smoke.yaml`, once per session (test_runner and test_compare read it): the
+    first run fails in its data cell, the second runs. In the pass whose backend-independent tests read
+    more (SMOKE_RUNS_HOME), a third run beside them, smoke_wgangp (reading its images from the files), runs
+    its two notebooks through the plain papermill CLI. Only the smoke run elsewhere. Returns (outputs
+    folder, completed `colorkit run` process)."""
     folder = tmp_path_factory.mktemp("runs")
-    files = [SMOKE]
-    if runs_here(SMOKE_RUNS_HOME):
-        files = [write_smoke_params(folder, "broken", max_train_images=4), SMOKE,  # fewer images than a batch
-                 write_smoke_params(folder, "smoke_wgangp", model="wgangp", n_critic=2, data_path="stream")]
-    result = colorkit_run(*files, "--outputs", folder / "outputs")
-    return folder / "outputs", result
+    outputs = folder / "outputs"
+    if not runs_here(SMOKE_RUNS_HOME):
+        return outputs, colorkit_run(SMOKE, "--outputs", outputs)
+    broken = write_smoke_params(folder, "broken", max_train_images=4)  # fewer images than a batch
+    result = colorkit_run(broken, SMOKE, "--outputs", outputs)
+    wgangp = write_smoke_params(folder, "smoke_wgangp", model="wgangp", n_critic=2, data_path="stream")
+    (outputs / "smoke_wgangp").mkdir()
+    for notebook in ("train", "evaluate"):
+        done = papermill(notebook, outputs / "smoke_wgangp" / f"{notebook}.ipynb", wgangp, "-p", "outputs_dir",
+                         outputs)
+        assert done.returncode == 0, f"papermill {notebook}: {done.stderr[-4000:]}"
+    return outputs, result
 
 
 def pytest_report_header(config):

@@ -112,6 +112,13 @@ def colorkit_run(*args, timeout=900):
                           env=subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def papermill(notebook, output, params_file=SMOKE, *args):
+    """The plain papermill CLI (nothing of colorkit's runner) on notebooks/<notebook>.ipynb with `params_file`."""
+    return subprocess.run([sys.executable, "-m", "papermill", f"notebooks/{notebook}.ipynb", str(output),
+                           "-f", str(params_file), *map(str, args)], cwd=REPO, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=900, check=False)
+
+
 def write_smoke_params(folder, name, **overrides):
     """params/smoke.yaml with `run_name: name` and `overrides`, written to folder/<name>.yaml."""
     import yaml

@@ -89,32 +89,43 @@ COLORKIT = "import sys; from colorkit.cli import main; sys.exit(main(sys.argv[1:
 needs_jax = pytest.mark.skipif(BACKEND != "jax", reason="multi-process training is JAX's only (README, Scale-out)")
 
 
-def run_two_processes(outputs, tmp_path, sets, resume=False):
-    """`colorkit run params/smoke.yaml` on processes 0 and 1 of 2 on 127.0.0.1; their logs."""
-    # -v: the notebooks' outputs (the resume message among them) in each process's log.
-    port, args = free_port(), [a for s in sets for a in ("--set", s)] + (["--resume"] if resume else []) + ["-v"]
-    procs, logs = [], []
+def two_processes(tmp_path, args, tag):
+    """`python ARGS` as processes 0 and 1 of 2 on 127.0.0.1; their logs."""
+    port, procs, logs = free_port(), [], []
     for index in (0, 1):
-        logs.append(tmp_path / f"log{index}{'-resume' if resume else ''}.txt")
+        logs.append(tmp_path / f"log{index}-{tag}.txt")
         with open(logs[-1], "w") as f:
-            procs.append(start(["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *args],
-                               environment(tmp_path, index, port), f))
+            procs.append(start(args, environment(tmp_path, index, port), f))
     wait_all(procs, logs)
     return logs
+
+
+def train_two_processes(outputs, tmp_path, sets):
+    """The train notebook's calls (tests/multi_process_train.py) on two processes, into `outputs`."""
+    two_processes(tmp_path, ["tests/multi_process_train.py", "params/smoke.yaml", str(tmp_path / "first.npz"),
+                             f"outputs_dir={outputs}", *sets], "train")
+
+
+def resume_two_processes(outputs, tmp_path, sets):
+    """`colorkit run params/smoke.yaml --resume` on processes 0 and 1 of 2; their logs."""
+    # -v: the notebooks' outputs (the resume message among them) in each process's log.
+    args = [a for s in sets for a in ("--set", s)] + ["--resume", "-v"]
+    return two_processes(tmp_path, ["-c", COLORKIT, "run", "params/smoke.yaml", "--outputs", str(outputs), *args],
+                         "resume")
 
 
 @pytest.mark.slow
 @needs_jax
 def test_colorkit_run_on_two_processes_resumes_to_the_weights_of_one(one_process, tmp_path):
-    """`colorkit run` on each process, the same params file, one epoch, then `--resume` to the second:
-    both restore process 0's last checkpoint from the run folder and end where one process training both
-    epochs ends; process 0 trains, evaluates and writes the run folder and index.md, process 1 only trains,
-    beside it."""
+    """Two processes train one epoch (the train notebook's calls), then `colorkit run --resume` on each
+    process, the same params file, to the second: both restore process 0's last checkpoint from the run
+    folder and end where one process training both epochs ends; process 0 trains, evaluates and writes the
+    run folder and index.md, process 1 only trains, beside it."""
     outputs = tmp_path / "out"
     outputs.mkdir()
     os.symlink(one_process / ".cache", outputs / ".cache")
-    run_two_processes(outputs, tmp_path, [*SETS, "epochs=1"])
-    logs = run_two_processes(outputs, tmp_path, SETS, resume=True)
+    train_two_processes(outputs, tmp_path, [*SETS, "epochs=1"])
+    logs = resume_two_processes(outputs, tmp_path, SETS)
     for log in logs:
         assert "resuming smoke after epoch 1 of 2" in log.read_text()
     run = outputs / "smoke"

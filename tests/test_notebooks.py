@@ -5,12 +5,10 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 import tokenize
 
 import pytest
-from helpers import REPO, SMOKE, subprocess_env
+from helpers import SMOKE_RUNS_HOME
 
 from colorkit import params
 
@@ -65,24 +63,17 @@ def test_layout(notebook):
     assert lines < MAX_CODE_LINES
 
 
-def papermill(notebook, output, *args):
-    return subprocess.run([sys.executable, "-m", "papermill", f"notebooks/{notebook}.ipynb", str(output),
-                           "-f", str(SMOKE), *args], cwd=REPO, env=subprocess_env(), capture_output=True, text=True,
-                          timeout=900, check=False)
-
-
-# Once: every backend runs both notebooks through `colorkit run` (tests/test_runner.py); this checks
-# that the plain papermill CLI needs nothing of ours.
+# Every backend runs both notebooks through `colorkit run` (tests/test_runner.py); in one pass the session's
+# smoke_wgangp run goes through the plain papermill CLI instead (tests/conftest.py), which needs nothing of ours.
 @pytest.mark.slow
-@pytest.mark.backend_independent(home="torch")  # the shortest pass
-def test_plain_papermill_cli_runs_both_notebooks(tmp_path):
-    run = tmp_path / "outputs" / "smoke"
-    run.mkdir(parents=True)
+@pytest.mark.backend_independent(home=SMOKE_RUNS_HOME)
+def test_plain_papermill_cli_runs_both_notebooks(smoke_outputs):
+    run = smoke_outputs[0] / "smoke_wgangp"
     for notebook in params.NOTEBOOKS:
-        result = papermill(notebook, run / f"{notebook}.ipynb", "-p", "outputs_dir", str(tmp_path / "outputs"))
-        assert result.returncode == 0, f"{notebook}: {result.stderr[-4000:]}"
+        assert json.loads((run / f"{notebook}.ipynb").read_text())["metadata"]["papermill"]["exception"] is not True
     with open(run / "history.csv") as f:
         assert len(list(csv.DictReader(f))) == 3
+    assert (run / "params.yaml").is_file()  # written by the notebook itself when no runner did
     assert (run / "generator.keras").exists() and (run / "samples" / "test_01.png").exists()
     report = json.loads((run / "metrics.json").read_text())
     assert report["backend"] == os.environ.get("KERAS_BACKEND", "tensorflow") and report["n_images"] == 8

@@ -70,7 +70,7 @@ def test_evaluate_cli_with_a_preset(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["flowers", "dogs"])
+@pytest.mark.parametrize("name", ["flowers"])  # preset_dogs.yaml: the same recipe on other data, replaced here
 def test_preset_params_file_trains_one_short_epoch_from_the_preset(name, tmp_path):
     """The recipe of a preset's params file, on the embedded sample (no dataset needed), fine-tuned
     from the preset itself (init_from)."""
