@@ -16,7 +16,7 @@ rm -f "$LOGS"/*.log "$LOGS"/*.rc
 # The second half of the TensorFlow pass: its GAN training tests (TensorFlow traces each step, the slowest
 # of the three); about as long as the rest of that pass.
 TF_SECOND_HALF=(tests/test_gan.py tests/test_distribution.py tests/test_precision.py tests/test_callbacks.py
-                tests/test_checkpoints.py)
+                tests/test_checkpoints.py tests/test_prior.py tests/test_hints.py)
 
 pass() {  # log name, backend, pytest args...
     local name=$1 backend=$2
