@@ -112,7 +112,7 @@ def colorkit_run(*args, timeout=900):
                           env=subprocess_env(), capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def papermill(notebook, output, params_file=SMOKE, *args):
+def papermill(notebook, output, params_file, *args):
     """The plain papermill CLI (nothing of colorkit's runner) on notebooks/<notebook>.ipynb with `params_file`."""
     return subprocess.run([sys.executable, "-m", "papermill", f"notebooks/{notebook}.ipynb", str(output),
                            "-f", str(params_file), *map(str, args)], cwd=REPO, env=subprocess_env(),

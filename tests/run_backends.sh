@@ -28,30 +28,30 @@ pass() {  # log name, backend, pytest args...
 
 start=$SECONDS
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
-if [ "$cores" -ge 2 ] && [ $# -eq 0 ]; then
-    export OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    # Four at once. The backend-independent tests are spread over them (their home pass) so that they end
-    # close together.
-    echo "testing tensorflow (in two halves), jax and torch side by side ($cores cores)"
-    pass tensorflow tensorflow "${TF_SECOND_HALF[@]/#/--ignore=}" &
-    pass tensorflow-2 tensorflow "${TF_SECOND_HALF[@]}" &
-    pass jax jax &
-    pass torch torch &
-    wait
-    names="tensorflow tensorflow-2 jax torch"
-elif [ "$cores" -ge 2 ]; then  # pytest arguments (PYTEST_ARGS): one pass per backend, side by side
-    export OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    echo "testing tensorflow, jax and torch side by side ($cores cores)"
-    for backend in tensorflow jax torch; do
-        pass "$backend" "$backend" "$@" &
-    done
-    wait
-    names="tensorflow jax torch"
-else
+if [ "$cores" -lt 2 ]; then
     for backend in tensorflow jax torch; do
         pass "$backend" "$backend" "$@"
     done
     names="tensorflow jax torch"
+else
+    export OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
+    if [ $# -eq 0 ]; then
+        # Four at once. The backend-independent tests are spread over them (their home pass) so that they end
+        # close together.
+        echo "testing tensorflow (in two halves), jax and torch side by side ($cores cores)"
+        pass tensorflow tensorflow "${TF_SECOND_HALF[@]/#/--ignore=}" &
+        pass tensorflow-2 tensorflow "${TF_SECOND_HALF[@]}" &
+        pass jax jax &
+        pass torch torch &
+        names="tensorflow tensorflow-2 jax torch"
+    else  # pytest arguments (PYTEST_ARGS): one pass per backend
+        echo "testing tensorflow, jax and torch side by side ($cores cores)"
+        for backend in tensorflow jax torch; do
+            pass "$backend" "$backend" "$@" &
+        done
+        names="tensorflow jax torch"
+    fi
+    wait
 fi
 
 failed=""
