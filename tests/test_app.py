@@ -320,9 +320,9 @@ def test_a_person_colorizes_a_photo_in_jupyterlab(outputs, tmp_path, jupyter_lab
 
             # Colour hints: a click with a model trained without them only says so (the note says it too).
             app.get_by_role("button", name="side by side", exact=True).click()
-            app.locator(".widget-dropdown", has_text="model").locator("select").select_option(label="flowers")
+            app.locator(".widget-dropdown", has_text="model").locator("select").select_option(label="run: tiny")
             page.get_by_role("button", name="Colorize", exact=True).click()
-            page.get_by_text("sample: coffee.png: colorized with flowers at").wait_for()
+            page.get_by_text("sample: coffee.png: colorized with run: tiny at").wait_for()
             clickable = app.locator("img[onclick]")
             clickable.click(position={"x": 40, "y": 30})
             sync_api.expect(page.get_by_text("colour hints need a hint-trained model")).to_have_count(2)

@@ -99,10 +99,13 @@ def test_without_an_exporter_a_preset_runs_on_keras_or_onnx_says_what_to_install
     assert not list(tmp_path.iterdir())
 
 
-def test_a_preset_with_the_imagenet_prior_is_exported_by_tensorflow_even_on_jax(monkeypatch):
+def test_a_preset_with_the_imagenet_prior_is_exported_by_tensorflow_even_on_jax(monkeypatch, tmp_path):
+    from colorkit.models import UNetGenerator
+
+    UNetGenerator(32, **TINY_UNET).save(tmp_path / "plain.keras")  # no prior
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     assert loading.generator_config("photos")["prior"] == "inception"
-    assert engines.exporter("photos") == "tensorflow" and engines.exporter("flowers") == "jax"
+    assert engines.exporter("photos") == "tensorflow" and engines.exporter(tmp_path / "plain.keras") == "jax"
 
 
 BAD = [

@@ -4,7 +4,6 @@ cannot export a format on this backend; colorizing from ONNX with onnxruntime al
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import TINY_UNET
 
-from colorkit import engines, loading, presets
+from colorkit import loading, presets
 from colorkit.cli import main
 from colorkit.colorize import _network_input, _predict, colorize_batch, lightness, sample_photos
 from colorkit.decode import read_rgb
@@ -24,7 +23,9 @@ from colorkit.loading import OnnxGenerator
 from colorkit.models import UNetGenerator
 
 BACKEND = keras.config.backend()
-PRESET = "flowers"  # 128 px, stride 32
+# A 128 px, stride-32 generator without the ImageNet prior or hints, which Keras exports on every backend that
+# exports (the presets' prior is exported by TensorFlow alone: tests/test_prior.py checks the default preset's).
+PLAIN_UNET = {"base_filters": 32, "max_filters": 256, "depth": 5}
 SUFFIX = {"onnx": ".onnx", "saved_model": "", "litert": ".tflite"}
 # float32 through another runtime: kernels sum in another order, far below 8-bit colour.
 TOLERANCE = 1e-4
@@ -41,8 +42,17 @@ def needs(fmt):
 
 
 @pytest.fixture(scope="module")
-def generator():
-    return presets.load_generator(PRESET)
+def model(tmp_path_factory):
+    """The exported generator's .keras file, seeded."""
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "generator.keras"
+    UNetGenerator(128, **PLAIN_UNET).save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def generator(model):
+    return loading.load_generator(model)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +67,13 @@ def inputs():
 
 
 @pytest.fixture(scope="module")
-def onnx_file(tmp_path_factory):
-    out = tmp_path_factory.mktemp("onnx") / "flowers.onnx"
+def onnx_file(model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("onnx") / "generator.onnx"
     if supported("onnx"):
-        return export(PRESET, "onnx", out)
+        return export(model, "onnx", out)
     # Here Keras cannot export ONNX: export as the refusal says, on TensorFlow, and check the file
-    # against this backend's Keras generator (the preset's weights are the same on every backend).
-    done = subprocess.run([sys.executable, "-m", "colorkit.cli", "export", PRESET, "--format", "onnx", "--out",
+    # against this backend's Keras generator (a .keras file holds the same weights on every backend).
+    done = subprocess.run([sys.executable, "-m", "colorkit.cli", "export", model, "--format", "onnx", "--out",
                            str(out)], env={**os.environ, "KERAS_BACKEND": "tensorflow"}, check=False,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -106,13 +116,9 @@ def test_onnx_generator_reads_its_sizes_from_the_metadata(onnx_file, generator, 
         onnx_generator.predict_on_batch(np.zeros((1, 100, 128, 1), np.float32))
 
 
-def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_path, monkeypatch):
-    """The library and the command both colour from the .onnx file, the command a preset from its cached ONNX
-    file too, and no framework is imported."""
-    monkeypatch.setenv(engines.CACHE_ENV, str(tmp_path / "cache"))  # the child's cache
-    cached = engines.preset_onnx_path(PRESET)
-    cached.parent.mkdir(parents=True)
-    shutil.copy(onnx_file["path"], cached)
+def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_path):
+    """The library and the command both colour from the .onnx file, and no framework is imported (a preset from
+    its cached ONNX file: tests/test_colorize.py)."""
     photos = [str(p) for p in sample_photos()]
     script = textwrap.dedent(f"""
         import sys
@@ -122,8 +128,6 @@ def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_
         assert len(summary["written"]) == {len(photos)}, summary
         assert main(["colorize", "--model", {onnx_file['path']!r}, "--out", {str(tmp_path / 'cli')!r},
                      "--quiet", *{photos!r}]) == 0
-        assert main(["colorize", "--preset", {PRESET!r}, "--out", {str(tmp_path / 'preset')!r}, "--quiet",
-                     *{photos!r}]) == 0
         loaded = [m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules]
         assert not loaded, loaded
     """)
@@ -132,30 +136,30 @@ def test_onnx_colorizes_photos_with_onnxruntime_alone(onnx_file, generator, tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     expected = colorize_batch(generator, [read_rgb(p) for p in photos])
     for path, rgb in zip(photos, expected):
-        for folder in ("lib", "cli", "preset"):
+        for folder in ("lib", "cli"):
             written = cv2.imread(str(tmp_path / folder / f"{path.rsplit('/', 1)[-1].rsplit('.', 1)[0]}.png"))
             assert written is not None and written.shape == rgb.shape
             assert np.abs(written[..., ::-1].astype(int) - rgb).max() <= 1  # 8-bit rounding at most
 
 
-def test_saved_model_round_trip_with_tensorflow_loader(generator, inputs, tmp_path):
+def test_saved_model_round_trip_with_tensorflow_loader(model, generator, inputs, tmp_path):
     needs("saved_model")
     import tensorflow as tf
 
-    summary = export(PRESET, "saved_model", tmp_path / "flowers_saved_model")
-    assert summary["bytes"] > 1e6 and (tmp_path / "flowers_saved_model" / "saved_model.pb").is_file()
+    summary = export(model, "saved_model", tmp_path / "generator_saved_model")
+    assert summary["bytes"] > 1e6 and (tmp_path / "generator_saved_model" / "saved_model.pb").is_file()
     loaded = tf.saved_model.load(summary["path"])  # held: its serve function references its variables
     worst = max_difference(lambda x: loaded.serve(tf.constant(x)).numpy(), generator, inputs)
     print(f"SavedModel vs Keras ({BACKEND}): max abs difference {worst:.2e}")
     assert worst < TOLERANCE
     with pytest.raises(FileExistsError, match="--force"):
-        export(PRESET, "saved_model", summary["path"])
-    assert export(PRESET, "saved_model", summary["path"], force=True)["bytes"] == pytest.approx(summary["bytes"],
+        export(model, "saved_model", summary["path"])
+    assert export(model, "saved_model", summary["path"], force=True)["bytes"] == pytest.approx(summary["bytes"],
                                                                                              rel=0.01)
-    assert [p.name for p in tmp_path.iterdir()] == ["flowers_saved_model"]  # the old folder is gone
+    assert [p.name for p in tmp_path.iterdir()] == ["generator_saved_model"]  # the old folder is gone
 
 
-def test_litert_round_trip_with_the_interpreter(generator, inputs, tmp_path):
+def test_litert_round_trip_with_the_interpreter(model, generator, inputs, tmp_path):
     needs("litert")
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -163,7 +167,7 @@ def test_litert_round_trip_with_the_interpreter(generator, inputs, tmp_path):
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter
-    summary = export(PRESET, "litert", tmp_path / "flowers.tflite")
+    summary = export(model, "litert", tmp_path / "generator.tflite")
     interpreter = Interpreter(model_path=summary["path"])
     (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
     assert list(source["shape_signature"]) == [-1, -1, -1, 1]
@@ -181,13 +185,13 @@ def test_litert_round_trip_with_the_interpreter(generator, inputs, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_refuses_where_keras_cannot_before_any_work(fmt, tmp_path, capsys, monkeypatch):
+def test_refuses_where_keras_cannot_before_any_work(fmt, model, tmp_path, capsys, monkeypatch):
     if supported(fmt):
         pytest.skip(f"Keras exports {fmt} on {BACKEND}")
     loads = []
     monkeypatch.setattr(loading, "load_generator", lambda *a: loads.append(a))
     out = tmp_path / f"x{SUFFIX[fmt]}"
-    assert main(["export", PRESET, "--format", fmt, "--out", str(out)]) == 2
+    assert main(["export", model, "--format", fmt, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and BACKEND in err
     assert all(f"{b}" in err for b in FORMATS[fmt][1])  # names the backends that can

@@ -169,14 +169,17 @@ def test_cli_colorizes_with_hints_from_flags_and_a_file(hint_model, tmp_path):
     (["--hint", "64,5,#ff0000"], "x=64"),                    # outside the 64 px wide photo
     (["--hint", "5,5,#ff00"], "'#ff00'"),                    # malformed colour
     (["--hints", "HINTS"], "hints.json"),                    # a file that does not parse
-    (["--preset", "flowers", "--hint", "5,5,#ff0000"], "trained without colour hints"),
+    (["--model", "PLAIN", "--hint", "5,5,#ff0000"], "trained without colour hints"),
 ])
 def test_cli_refuses_bad_hints_before_writing_anything(hint_model, tmp_path, args, named):
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), np.full((40, 64, 3), 120, np.uint8))
     (tmp_path / "hints.json").write_text("[{")
-    args = [str(tmp_path / "hints.json") if a == "HINTS" else a for a in args]
-    model = [] if "--preset" in args else ["--model", hint_model]
+    if "PLAIN" in args:  # every preset takes hints: a generator without them
+        checkpoints.save_model(UNetGenerator(SIZE, **TINY_UNET), tmp_path / "plain.keras")
+    files = {"HINTS": tmp_path / "hints.json", "PLAIN": tmp_path / "plain.keras"}
+    args = [str(files.get(a, a)) for a in args]
+    model = [] if "--model" in args else ["--model", hint_model]
     done = colorkit_cli("colorize", photo, *model, "--out", tmp_path / "out", *args)
     assert done.returncode == 2 and named in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()

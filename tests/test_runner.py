@@ -286,6 +286,19 @@ def test_preset_card_lists_every_training_session(smoke_outputs, tmp_path):
     assert "--set init_from=flowers --set run_name=continued" in card
     assert "## Learning curve" in card and f"| {len(shipped) + 1} `continued` | cgan |" in card
 
+    # A specialist fine-tuned from the general preset: its sessions first, marked, as one row without metrics.
+    (continued / "params.yaml").write_text(yaml.safe_dump({**config, "init_from": presets.DEFAULT,
+                                                             "run_name": "special"}))
+    general = json.loads((presets.PRESETS_DIR / presets.DEFAULT / presets.METRICS).read_text())["training"]
+    stages = make.training_stages("special", continued)
+    assert stages[:-1] == [{**s, "preset": presets.DEFAULT} for s in general] and "preset" not in stages[-1]
+    card = make.model_card("special", continued, "params/preset_special.yaml", "A test.", stages)
+    n, steps = len(general), sum(s["steps"] for s in general)
+    assert f"in {n + 1} sessions:" in card and f"the `{presets.DEFAULT}` preset's {n} sessions: {steps} steps" in card
+    assert f"the `{presets.DEFAULT}` preset (its card says how), then `colorkit run params/preset_special.yaml`" in card
+    assert f"| 1-{n} the `{presets.DEFAULT}` preset | l1 | {steps} |" in card
+    assert f"| {n + 1} `special` | cgan | {steps + stages[-1]['steps']} |" in card
+
 
 def test_a_resumed_run_adds_a_session_with_its_own_steps_and_test_metrics(smoke_outputs, tmp_path, monkeypatch):
     """The preset's own run resumed for another `max_train_seconds` session: one more session, counting

@@ -5,7 +5,9 @@ Reads the run's `generator.keras` (the averaged weights when the run kept an ave
 model card. A run that started from the preset itself (`init_from: NAME`), or the preset's own run
 resumed (`colorkit run --resume` after a `max_train_seconds` session), continues its training: the card
 and metrics.json list every training session, the earlier ones first, each with the test metrics it
-ended with (the learning curve). Nothing in the run folder is changed.
+ended with (the learning curve). A run that started from another preset (a specialist fine-tuned from the
+general one) lists that preset's sessions first, marked with its name (their test metrics are of its own test
+photos). Nothing in the run folder is changed.
 """
 
 import argparse
@@ -22,16 +24,23 @@ CURVE_METRICS = (("psnr", "PSNR (dB)", "{:.2f}"), ("dcf", "dcf", "{:.1f}"), ("de
                  ("kid", "KID x1000", "{:.1f}"), ("c2st_acc", "two-sample acc.", "{:.3f}"))
 
 
+def _listed_stages(name):
+    listed = presets.PRESETS_DIR / name / presets.METRICS
+    return json.loads(listed.read_text()).get("training", []) if listed.is_file() else []
+
+
 def training_stages(name, run_dir):
     """The preset's training sessions: those it already lists when the run started from `name` itself or
-    is the run of its last session resumed, then this session, with the test metrics it ended with."""
+    is the run of its last session resumed, or those of the other preset it started from (each marked
+    ``"preset": that name``), then this session, with the test metrics it ended with."""
     run_dir = Path(run_dir)
     config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
-    listed = presets.PRESETS_DIR / name / presets.METRICS
-    earlier = json.loads(listed.read_text()).get("training", []) if listed.is_file() else []
-    same_run = [s for s in earlier if s["run_name"] == config["run_name"]]
-    if config.get("init_from") != name and not same_run:
-        earlier, same_run = [], []
+    earlier = _listed_stages(name)
+    same_run = [s for s in earlier if s["run_name"] == config["run_name"] and not s.get("preset")]
+    start = config.get("init_from") or ""
+    if start != name and not same_run:
+        earlier = ([{**s, "preset": s.get("preset") or start} for s in _listed_stages(start)]
+                   if start in presets.names() else [])
     total = json.loads((run_dir / runs.TRAIN_FILE).read_text()).get("steps")
     if same_run and total == sum(s["steps"] for s in same_run):  # the card made again: its last session anew
         earlier, same_run = earlier[:-1], same_run[:-1]
@@ -46,6 +55,23 @@ def training_stages(name, run_dir):
     return [*earlier, stage]
 
 
+def _groups(stages):
+    """(preset, its sessions) for the sessions inherited from another preset, (None, [session]) for the rest."""
+    groups = []
+    for stage in stages:
+        if stage.get("preset") and groups and groups[-1][0] == stage["preset"]:
+            groups[-1][1].append(stage)
+        else:
+            groups.append((stage.get("preset"), [stage]))
+    return groups
+
+
+def _inherited_line(preset, stages):
+    return (f"  - the `{preset}` preset's {len(stages)} session{'s' if len(stages) > 1 else ''}: "
+            f"{sum(s['steps'] for s in stages)} steps, {sum(s['train_seconds'] for s in stages) / 60:.0f} min "
+            f"(`colorkit presets {preset}` lists them)")
+
+
 def _stage_line(stage, batch_size):
     start = ("resumed" if stage.get("resumed") else
              f"from `{stage['init_from']}`, a fresh optimizer" if stage["init_from"] else "from scratch")
@@ -55,16 +81,23 @@ def _stage_line(stage, batch_size):
 
 
 def learning_curve(stages):
-    """A Markdown table: after each session, the steps and hours so far and its test metrics."""
-    keys = [(key, header, fmt) for key, header, fmt in CURVE_METRICS if any(key in s.get("test", {}) for s in stages)]
+    """A Markdown table: after each session, the steps and hours so far and its test metrics; the sessions
+    of another preset it started from are one row, without metrics (they were measured on other photos)."""
+    own = [s for s in stages if not s.get("preset")]
+    keys = [(key, header, fmt) for key, header, fmt in CURVE_METRICS if any(key in s.get("test", {}) for s in own)]
     lines = ["| session | model | steps so far | hours so far | " + " | ".join(h for _, h, _ in keys) + " |",
              "|---|---|---|---|" + "---|" * len(keys)]
-    steps = seconds = 0
-    for number, stage in enumerate(stages, 1):
-        steps, seconds = steps + stage["steps"], seconds + stage["train_seconds"]
-        test = stage.get("test", {})
+    steps = seconds = number = 0
+    for preset, group in _groups(stages):
+        steps += sum(s["steps"] for s in group)
+        seconds += sum(s["train_seconds"] for s in group)
+        first, number = number + 1, number + len(group)
+        if preset:
+            label, model, test = f"{first}-{number} the `{preset}` preset", group[-1]["model"], {}
+        else:
+            label, model, test = f"{number} `{group[0]['run_name']}`", group[0]["model"], group[0].get("test", {})
         values = " | ".join(fmt.format(test[key]) if key in test else "" for key, _, fmt in keys)
-        lines.append(f"| {number} `{stage['run_name']}` | {stage['model']} | {steps} | {seconds / 3600:.2f} | {values} |")
+        lines.append(f"| {label} | {model} | {steps} | {seconds / 3600:.2f} | {values} |")
     return "\n".join(lines)
 
 
@@ -89,7 +122,8 @@ def model_card(name, run_dir, params_file, description, stages=None, notes=""):
     notes = f"\n{notes.strip()}\n" if notes.strip() else ""
     test, gray = metrics["test"], metrics["baselines"]["grayscale"]
     rows = "\n".join(f"| {label} | {fmt.format(test[key])} | {fmt.format(gray[key])} |" for key, label, fmt in CARD_METRICS)
-    rebuild = ", then ".join(_session_command(s, name, params_file) for s in stages)
+    rebuild = ", then ".join(f"the `{preset}` preset (its card says how)" if preset else
+                             _session_command(group[0], name, params_file) for preset, group in _groups(stages))
     minutes = sum(s["train_seconds"] for s in stages) / 60
     machine = platform.processor() or platform.machine()
     sessions = f"{len(stages)} session" + ("s" if len(stages) > 1 else "")
@@ -106,7 +140,8 @@ def model_card(name, run_dir, params_file, description, stages=None, notes=""):
   training never saw.
 - **Rebuild**: {rebuild}.
 - **Training**: {sum(s['steps'] for s in stages)} steps, {minutes:.0f} min on a CPU ({machine}), in {sessions}:
-{chr(10).join(_stage_line(s, config['batch_size']) for s in stages)}
+{chr(10).join(_inherited_line(preset, group) if preset else _stage_line(group[0], config['batch_size'])
+              for preset, group in _groups(stages))}
 - **Versions**: {', '.join(f'{k} {v}' for k, v in metrics['versions'].items())}.
 
 ## Test metrics (beside the grayscale image, ab = 0)
