@@ -35,9 +35,10 @@ def training_stages(name, run_dir):
     ``"preset": that name``), then this session, with the test metrics it ended with."""
     run_dir = Path(run_dir)
     config, metrics = runs.read_params(run_dir), json.loads((run_dir / runs.METRICS_FILE).read_text())
-    earlier = _listed_stages(name)
-    same_run = [s for s in earlier if s["run_name"] == config["run_name"] and not s.get("preset")]
-    start = config.get("init_from") or ""
+    earlier, start = _listed_stages(name), config.get("init_from") or ""
+    # The run of a listed session, resumed: the same name and start (a new run may reuse an old run's name).
+    same_run = [s for s in earlier if (s["run_name"], s.get("init_from", "")) == (config["run_name"], start)
+                and not s.get("preset")]
     if start != name and not same_run:
         earlier = ([{**s, "preset": s.get("preset") or start} for s in _listed_stages(start)]
                    if start in presets.names() else [])
