@@ -168,6 +168,9 @@ def test_colorize_cli_prints_a_json_summary(generator, tmp_path, capsys):
     assert cv2.imread(summary["written"][0][1]).shape == (33, 47, 3)
 
 
+# The notebook's own cells are NumPy, Matplotlib and widgets: one pass runs it, the shortest and where the preset
+# costs least. The preset colorizes on every backend in test_native_layout, the app in test_app.
+@pytest.mark.backend_independent(home="torch")
 def test_notebook_with_its_defaults_colours_with_the_default_preset(tmp_path):
     import nbformat
     import papermill
