@@ -31,6 +31,9 @@ def trained(tmp_path_factory):
     return model, photos
 
 
+# The command's own work (the folder, the table, the JSON) is NumPy: one pass runs it. Every backend predicts
+# and scores a generator through the same evaluate_generator in its smoke run's evaluate notebook (test_runner).
+@pytest.mark.backend_independent
 def test_evaluate_prints_table_and_json(trained, tmp_path):
     model, photos = trained
     out = tmp_path / "eval" / "metrics.json"
