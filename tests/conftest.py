@@ -23,6 +23,8 @@ from helpers import (  # noqa: F401
     write_smoke_params,
 )
 
+import colorkit  # noqa: F401  before any test module imports Keras: its quiet start-up (TF_CPP_MIN_LOG_LEVEL)
+
 HOME_PASS = "tensorflow"  # where a backend-independent test runs unless its marker says otherwise
 
 
