@@ -13,7 +13,7 @@ from colorkit.colorize import lightness, sample_photos
 from colorkit.video import colorize_video, demo_clip
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "colorize_video.ipynb"
-RENDER = 64  # the flowers U-Net downsamples by 32: its smallest render size above one cell
+RENDER = 64  # the default preset's U-Net downsamples by 32: its smallest render size above one cell
 FRAMES, SIZE = 24, (96, 64)
 
 
@@ -29,7 +29,7 @@ def read_video(path):
 
 @pytest.fixture(scope="module")
 def generator():
-    return presets.load("flowers")
+    return presets.load(presets.DEFAULT)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_bad_options_fail_before_work(generator, clip, tmp_path):
 
 
 def test_cli_prints_both_warp_errors(clip, tmp_path, capsys):
-    assert main(["colorize", clip["path"], "--out", str(tmp_path / "o"), "--preset", "flowers",
+    assert main(["colorize", clip["path"], "--out", str(tmp_path / "o"), "--preset", presets.DEFAULT,
                  "--render-size", str(RENDER), "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     (video,) = summary["videos"]
